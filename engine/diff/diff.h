@@ -1,0 +1,46 @@
+// Diff: desired vs live vs last-applied, pure (no I/O).
+// The comparison predicts what the live object would be after converge applied `desired` with
+// server-side-apply semantics (ApplyMerge) and compares that with live, both normalized:
+//   - server-populated fields (status, metadata.resourceVersion/uid/generation/
+//     creationTimestamp/managedFields/selfLink) are never differences;
+//   - fields only the server or others set (defaults) are kept by the merge, so not differences;
+//   - a field that converge applied before (in last-applied) and Git no longer has is removed.
+#pragma once
+
+#include <string>
+
+#include "engine/model/object.h"
+
+namespace converge {
+
+enum class ChangeType { kCreate, kUpdate, kDelete, kUnchanged };
+
+const char* ChangeTypeName(ChangeType t);  // "create", "update", "delete", "unchanged"
+
+struct ObjectDiff {
+  ChangeType type = ChangeType::kUnchanged;
+  std::string unified;  // kubectl-diff-like unified diff of YAML; empty when unchanged
+};
+
+// Server-side apply of `desired` onto `live` by field manager converge, which previously applied
+// `last_applied` (nullptr: nothing). Maps merge recursively; lists of maps whose items all carry a
+// "name" merge by name; other lists are replaced whole. Fields in last_applied but not in desired
+// are removed. `live` may be nullptr (create): the result is desired.
+Json ApplyMerge(const Json* live, const Json& desired, const Json* last_applied);
+
+// `object` without server-populated fields (see above).
+Json Normalize(const Json& object);
+
+// Compares; any of the three may be nullptr. desired null + live present = delete (prune);
+// desired present + live null = create.
+ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied);
+
+// Deterministic block YAML for display (keys sorted).
+std::string ToYaml(const Json& object);
+
+// Unified diff (3 lines of context) between two texts, with ---/+++ headers named a_label/b_label.
+// Colored with ANSI codes when `color` is set.
+std::string UnifiedDiff(const std::string& a, const std::string& b, const std::string& a_label,
+                        const std::string& b_label, bool color = false);
+
+}  // namespace converge

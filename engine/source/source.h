@@ -1,0 +1,55 @@
+// Source: fetch a Git repository into a persistent bare cache (one per URL under the state dir),
+// resolve a branch, tag or full SHA to a commit, and read files straight from the commit's tree
+// without a checkout. Uses libgit2. A Snapshot is used by one thread at a time; Fetch may run on
+// several threads for different URLs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+
+namespace converge {
+
+class Env;
+
+struct SourceSpec {
+  std::string url;   // local path, file://, git://, http(s)://, ssh://
+  std::string ref;   // branch, tag or full SHA; empty = the remote's default branch (HEAD)
+  std::string path;  // subdirectory holding the specs; empty = the whole tree
+  // Names of environment variables holding credentials (never the secrets themselves):
+  std::string username_env;  // https user name (default "git")
+  std::string token_env;     // https token or password
+  std::string ssh_key_env;   // path to an ssh private key file
+  std::string ssh_passphrase_env;
+};
+
+// One spec file in a commit: its path in the repository and its blob id (content hash).
+struct SourceFile {
+  std::string path;
+  std::string blob_id;  // 40-hex git object id
+};
+
+// A resolved commit in the cache.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  virtual const std::string& commit() const = 0;  // 40-hex SHA
+  // Every *.yaml / *.yml file under spec.path, sorted by path.
+  virtual const std::vector<SourceFile>& files() const = 0;
+  // The blob's content.
+  virtual Result<std::string> Read(const SourceFile& file) const = 0;
+};
+
+// Fetches `spec.url` into `<cache_root>/<hash of url>.git` (created on first use; later fetches are
+// incremental, and skipped when the ref already resolves to a commit in the cache: a SHA, or a
+// branch/tag whose remote id, from ls-remote, is unchanged) and resolves spec.ref.
+// Errors are one line naming the URL and ref: Unavailable (unreachable), NotFound (unknown ref or
+// path), PermissionDenied (authentication failed). Credentials never appear in messages or logs.
+Result<std::unique_ptr<Snapshot>> FetchSource(const SourceSpec& spec, const std::string& cache_root, Env* env);
+
+// A URL with any user:password@ part removed, for messages.
+std::string RedactUrl(const std::string& url);
+
+}  // namespace converge

@@ -1,0 +1,42 @@
+// Spec: parse the YAML files of one commit into objects and validate them.
+//   - every file is multi-document YAML; each document becomes one JSON object (yaml-cpp);
+//   - converge.dev/v1alpha1 Cloud and Cluster are validated strictly (unknown fields and wrong
+//     types are errors naming file:line:column and the field); fields are listed in docs/specs.md;
+//   - any other document must have apiVersion, kind and metadata.name;
+//   - two objects with the same identity are an error naming both files.
+// Parsed files are cached by blob id (ParseCache), so an unchanged file is never parsed twice.
+// Pure apart from the cache; thread-compatible.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/model/fleet.h"
+
+namespace converge {
+
+// Stores the parsed, per-file-validated form of a blob (opaque text) by blob id.
+class ParseCache {
+ public:
+  virtual ~ParseCache() = default;
+  virtual std::optional<std::string> Get(const std::string& blob_id) = 0;
+  virtual void Put(const std::string& blob_id, const std::string& parsed) = 0;
+};
+
+struct SpecFile {
+  std::string path;     // path in the repository, used in messages
+  std::string blob_id;  // content hash; empty disables caching for this file
+  std::function<Result<std::string>()> read;  // called only on a cache miss
+};
+
+// Parses and validates all files. On failure returns Invalid whose message lists every problem
+// found, one per line, each "file:line:column: message". Warnings go to SpecSet::warnings.
+Result<SpecSet> LoadSpecs(const std::vector<SpecFile>& files, ParseCache* cache);
+
+// Parses one YAML text into its documents (used by tests and tools). Errors name file:line:col.
+Result<std::vector<Manifest>> ParseYaml(const std::string& file, const std::string& text);
+
+}  // namespace converge
