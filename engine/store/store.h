@@ -8,8 +8,8 @@
 //   sync_runs(id, source_id, operation, commit_sha, started_at, finished_at, result,
 //             created, updated, deleted, unchanged, message)
 //                                 appended when a plan/apply starts (result "running"), rewritten
-//                                 once when it ends. A row left "running" after a crash is shown
-//                                 as "interrupted".
+//                                 once when it ends. A row left "running" after a crash is flipped
+//                                 to "interrupted" by MarkInterrupted() before the next run.
 //   inventory(source_id, cluster, grp, kind, namespace, name, api_version, last_applied,
 //             desired_hash, live_version, health, health_message, drift, pending, updated_at)
 //                                 the managed-object inventory; rows are written (pending=1)
@@ -99,8 +99,12 @@ class Store : public ParseCache {
 
   Result<int64_t> BeginSyncRun(int64_t source_id, const std::string& operation, const std::string& commit);
   Status FinishSyncRun(const SyncRun& run);  // by run.id
-  // Newest first.
+  // Newest first, with source_url filled; limit <= 0 returns every run. A run whose process
+  // died still reads "running" until MarkInterrupted() runs.
   Result<std::vector<SyncRun>> ListSyncRuns(int limit);
+  // Flips every "running" run to "interrupted" (finished_at stays 0: the end time is unknown).
+  // Call only while holding the StateLock, before starting a new run.
+  Status MarkInterrupted();
 
   // All rows of one source (source_id 0: every source).
   Result<std::vector<InventoryEntry>> LoadInventory(int64_t source_id);

@@ -1,0 +1,599 @@
+// Store and StateLock against real SQLite files and lock files in a temporary directory.
+#include "engine/store/store.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/store/state_lock.h"
+#include "tests/testing/fake_env.h"
+
+namespace converge {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "converge-store-XXXXXX").string();
+    char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) std::abort();
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteAll(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+ObjectRef Ref(const std::string& cluster, const std::string& group, const std::string& kind, const std::string& ns,
+              const std::string& name) {
+  return ObjectRef{cluster, ObjectKey{group, kind, ns, name}};
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> OpenStore() {
+    auto store = Store::Open(db_path_, &env_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  TempDir dir_;
+  std::string db_path_ = dir_.Join("state/converge.db");  // parent does not exist yet
+  testing::FakeEnv env_;
+};
+
+TEST_F(StoreTest, FreshOpenCreatesParentDirAndSchema) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->path(), db_path_);
+  EXPECT_TRUE(std::filesystem::exists(db_path_));
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  int tables = 0;
+  std::string version;
+  sqlite3_exec(
+      db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+      "('meta', 'sources', 'sync_runs', 'inventory', 'events', 'parse_cache')",
+      [](void* out, int, char** vals, char**) {
+        *static_cast<int*>(out) = std::atoi(vals[0]);
+        return 0;
+      },
+      &tables, nullptr);
+  sqlite3_exec(
+      db, "SELECT value FROM meta WHERE key = 'schema_version'",
+      [](void* out, int, char** vals, char**) {
+        *static_cast<std::string*>(out) = vals[0];
+        return 0;
+      },
+      &version, nullptr);
+  std::string mode;
+  sqlite3_exec(
+      db, "PRAGMA journal_mode",
+      [](void* out, int, char** vals, char**) {
+        *static_cast<std::string*>(out) = vals[0];
+        return 0;
+      },
+      &mode, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(tables, 6);
+  EXPECT_EQ(version, std::to_string(Store::kSchemaVersion));
+  EXPECT_EQ(mode, "wal");
+}
+
+TEST_F(StoreTest, ReopenKeepsData) {
+  int64_t source_id = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto src = store->UpsertSource("file:///repo", "main", "fleet");
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    source_id = src->id;
+    ASSERT_TRUE(store->SetSourceSynced(source_id, "abc123", 42).ok());
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto sources = store->ListSources();
+  ASSERT_TRUE(sources.ok());
+  ASSERT_EQ(sources->size(), 1u);
+  EXPECT_EQ((*sources)[0].id, source_id);
+  EXPECT_EQ((*sources)[0].last_commit, "abc123");
+  EXPECT_EQ((*sources)[0].last_sync_at, 42);
+}
+
+TEST_F(StoreTest, OpensAFileThatHoldsOnlyOtherComponentsTables) {
+  std::filesystem::create_directories(dir_.Join("state"));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE sim_clusters (name TEXT PRIMARY KEY)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->UpsertSource("u", "r", "p").ok());
+}
+
+TEST_F(StoreTest, NewerSchemaIsRefusedAndFileUntouched) {
+  std::filesystem::create_directories(dir_.Join("state"));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                         "INSERT INTO meta VALUES ('schema_version', '99');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::string before = ReadAll(db_path_);
+
+  auto store = Store::Open(db_path_, &env_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kUnsupported);
+  EXPECT_EQ(store.status().message(), "state store " + db_path_ +
+                                          " was written by a newer converge (schema 99, this build knows up to " +
+                                          std::to_string(Store::kSchemaVersion) + "): upgrade converge");
+  EXPECT_EQ(ReadAll(db_path_), before);
+}
+
+TEST_F(StoreTest, GarbageFileIsCorruptAndLeftUnchanged) {
+  std::filesystem::create_directories(dir_.Join("state"));
+  std::string garbage;
+  for (int i = 0; i < 8192; ++i) garbage.push_back(static_cast<char>((i * 131 + 7) % 256));
+  WriteAll(db_path_, garbage);
+
+  auto store = Store::Open(db_path_, &env_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorrupt);
+  EXPECT_THAT(store.status().message(), HasSubstr("state store " + db_path_ + " is damaged ("));
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("restore it from a backup or move it away to start fresh"));
+  EXPECT_EQ(ReadAll(db_path_), garbage);
+}
+
+TEST_F(StoreTest, DamagedPageIsCorruptAndLeftUnchanged) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto src = store->UpsertSource("u", "r", "p");
+    ASSERT_TRUE(src.ok());
+    std::vector<InventoryEntry> rows;
+    for (int i = 0; i < 2000; ++i) {
+      InventoryEntry e;
+      e.source_id = src->id;
+      e.ref = Ref("c", "apps", "Deployment", "ns", "obj-" + std::to_string(i));
+      e.last_applied = std::string(200, 'x');
+      rows.push_back(e);
+    }
+    ASSERT_TRUE(store->WriteInventory(rows, {}).ok());
+  }  // closing the last connection checkpoints the WAL into the main file
+  std::string bytes = ReadAll(db_path_);
+  ASSERT_GT(bytes.size(), 64u * 1024);
+  // Overwrite the middle of the file (B-tree pages), keeping the 100-byte header intact.
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 8192; ++i) bytes[i] = static_cast<char>(0xA5);
+  WriteAll(db_path_, bytes);
+
+  auto store = Store::Open(db_path_, &env_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorrupt) << store.status().ToString();
+  EXPECT_THAT(store.status().message(), HasSubstr("is damaged (quick_check: "));
+  EXPECT_THAT(store.status().message(), ::testing::Not(HasSubstr("\n")));  // one readable line
+  EXPECT_EQ(ReadAll(db_path_), bytes);
+}
+
+TEST_F(StoreTest, EmptyFileIsMigrated) {
+  std::filesystem::create_directories(dir_.Join("state"));
+  WriteAll(db_path_, "");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->UpsertSource("u", "r", "p").ok());
+}
+
+TEST_F(StoreTest, UpsertSourceIsIdempotent) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto a = store->UpsertSource("file:///repo", "main", "fleet");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store->SetSourceSynced(a->id, "c1", 100).ok());
+  auto again = store->UpsertSource("file:///repo", "main", "fleet");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, a->id);
+  EXPECT_EQ(again->last_commit, "c1");  // upsert does not reset sync state
+  EXPECT_EQ(again->last_sync_at, 100);
+  auto other = store->UpsertSource("file:///repo", "main", "other");
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->id, a->id);
+  EXPECT_EQ(other->last_commit, "");
+
+  auto all = store->ListSources();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].path, "fleet");
+  EXPECT_EQ((*all)[1].path, "other");
+}
+
+TEST_F(StoreTest, SetSourceSyncedUnknownIdIsNotFound) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Status s = store->SetSourceSynced(77, "c", 1);
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("77"));
+}
+
+TEST_F(StoreTest, SyncRunsBeginFinishAndListNewestFirst) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto src = store->UpsertSource("file:///repo", "main", "");
+  ASSERT_TRUE(src.ok());
+
+  auto first = store->BeginSyncRun(src->id, "plan", "c1");
+  ASSERT_TRUE(first.ok());
+  const int64_t first_started = env_.NowMillis();
+  env_.Advance(1000);
+  SyncRun done;
+  done.id = *first;
+  done.result = "succeeded";
+  done.created = 3;
+  done.updated = 2;
+  done.deleted = 1;
+  done.unchanged = 7;
+  done.message = "ok";
+  ASSERT_TRUE(store->FinishSyncRun(done).ok());
+  env_.Advance(1000);
+  auto second = store->BeginSyncRun(src->id, "apply", "");
+  ASSERT_TRUE(second.ok());
+  EXPECT_GT(*second, *first);
+
+  auto runs = store->ListSyncRuns(10);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  const SyncRun& newest = (*runs)[0];
+  EXPECT_EQ(newest.id, *second);
+  EXPECT_EQ(newest.operation, "apply");
+  EXPECT_EQ(newest.result, "running");
+  EXPECT_EQ(newest.finished_at, 0);
+  EXPECT_EQ(newest.source_url, "file:///repo");
+  const SyncRun& oldest = (*runs)[1];
+  EXPECT_EQ(oldest.id, *first);
+  EXPECT_EQ(oldest.commit, "c1");  // kept when FinishSyncRun passes no commit
+  EXPECT_EQ(oldest.started_at, first_started);
+  EXPECT_EQ(oldest.finished_at, first_started + 1000);
+  EXPECT_EQ(oldest.result, "succeeded");
+  EXPECT_EQ(oldest.created, 3);
+  EXPECT_EQ(oldest.updated, 2);
+  EXPECT_EQ(oldest.deleted, 1);
+  EXPECT_EQ(oldest.unchanged, 7);
+  EXPECT_EQ(oldest.message, "ok");
+
+  // The commit resolved during the run replaces the empty one.
+  SyncRun failed;
+  failed.id = *second;
+  failed.result = "failed";
+  failed.commit = "c2";
+  failed.finished_at = 5;
+  ASSERT_TRUE(store->FinishSyncRun(failed).ok());
+  runs = store->ListSyncRuns(1);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].commit, "c2");
+  EXPECT_EQ((*runs)[0].finished_at, 5);
+  EXPECT_EQ((*runs)[0].result, "failed");
+}
+
+TEST_F(StoreTest, SyncRunErrors) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->BeginSyncRun(12, "apply", "c").status().code(), Code::kNotFound);
+  SyncRun missing;
+  missing.id = 999;
+  missing.result = "succeeded";
+  EXPECT_EQ(store->FinishSyncRun(missing).code(), Code::kNotFound);
+  SyncRun still_running;
+  still_running.id = 1;
+  still_running.result = "running";
+  EXPECT_EQ(store->FinishSyncRun(still_running).code(), Code::kInvalid);
+}
+
+TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
+  int64_t finished = 0, crashed = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto src = store->UpsertSource("u", "r", "p");
+    ASSERT_TRUE(src.ok());
+    finished = *store->BeginSyncRun(src->id, "apply", "c1");
+    SyncRun run;
+    run.id = finished;
+    run.result = "succeeded";
+    ASSERT_TRUE(store->FinishSyncRun(run).ok());
+    crashed = *store->BeginSyncRun(src->id, "apply", "c2");
+  }  // the "process" goes away without finishing the second run
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto runs = store->ListSyncRuns(0);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ((*runs)[0].result, "running");
+
+  ASSERT_TRUE(store->MarkInterrupted().ok());
+  runs = store->ListSyncRuns(0);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, crashed);
+  EXPECT_EQ((*runs)[0].result, "interrupted");
+  EXPECT_EQ((*runs)[0].finished_at, 0);
+  EXPECT_FALSE((*runs)[0].message.empty());
+  EXPECT_EQ((*runs)[1].id, finished);
+  EXPECT_EQ((*runs)[1].result, "succeeded");
+  EXPECT_TRUE(store->MarkInterrupted().ok());  // nothing running: a no-op
+}
+
+InventoryEntry MakeEntry(int64_t source_id, int i) {
+  InventoryEntry e;
+  e.source_id = source_id;
+  e.ref = Ref("cluster-" + std::to_string(i % 10), i % 2 ? "apps" : "", i % 2 ? "Deployment" : "ConfigMap",
+              "ns-" + std::to_string(i % 7), "obj-" + std::to_string(i));
+  e.api_version = i % 2 ? "apps/v1" : "v1";
+  e.last_applied = "{\"i\":" + std::to_string(i) + "}";
+  e.desired_hash = "h" + std::to_string(i);
+  e.live_version = std::to_string(1000 + i);
+  e.health = "Healthy";
+  e.health_message = "";
+  e.drift = i % 3 == 0;
+  e.pending = i % 5 == 0;
+  e.updated_at = 0;  // filled from the Env clock
+  return e;
+}
+
+void ExpectSameEntry(const InventoryEntry& got, const InventoryEntry& want, int64_t updated_at) {
+  EXPECT_EQ(got.source_id, want.source_id);
+  EXPECT_EQ(got.ref, want.ref);
+  EXPECT_EQ(got.api_version, want.api_version);
+  EXPECT_EQ(got.last_applied, want.last_applied);
+  EXPECT_EQ(got.desired_hash, want.desired_hash);
+  EXPECT_EQ(got.live_version, want.live_version);
+  EXPECT_EQ(got.health, want.health);
+  EXPECT_EQ(got.health_message, want.health_message);
+  EXPECT_EQ(got.drift, want.drift);
+  EXPECT_EQ(got.pending, want.pending);
+  EXPECT_EQ(got.updated_at, updated_at);
+}
+
+TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto src = store->UpsertSource("file:///a", "main", "");
+  auto other = store->UpsertSource("file:///b", "main", "");
+  ASSERT_TRUE(src.ok() && other.ok());
+
+  constexpr int kRows = 10000;
+  std::vector<InventoryEntry> rows;
+  std::map<ObjectRef, InventoryEntry> want;
+  for (int i = 0; i < kRows; ++i) {
+    rows.push_back(MakeEntry(src->id, i));
+    want[rows.back().ref] = rows.back();
+  }
+  ASSERT_TRUE(store->WriteInventory(rows, {}).ok());
+  InventoryEntry foreign = MakeEntry(other->id, 0);
+  foreign.updated_at = 7;
+  ASSERT_TRUE(store->WriteInventory({foreign}, {}).ok());
+
+  auto loaded = store->LoadInventory(src->id);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), static_cast<size_t>(kRows));
+  for (const InventoryEntry& got : *loaded) {
+    auto it = want.find(got.ref);
+    ASSERT_NE(it, want.end()) << got.ref.ToString();
+    ExpectSameEntry(got, it->second, env_.NowMillis());
+  }
+  auto everything = store->LoadInventory(0);
+  ASSERT_TRUE(everything.ok());
+  EXPECT_EQ(everything->size(), static_cast<size_t>(kRows + 1));
+
+  // Update half, delete a quarter, in one call; the other source is untouched.
+  env_.Advance(5000);
+  std::vector<InventoryEntry> updates;
+  std::vector<std::pair<int64_t, ObjectRef>> deletes;
+  for (int i = 0; i < kRows; ++i) {
+    if (i % 2 == 0) {
+      InventoryEntry e = MakeEntry(src->id, i);
+      e.desired_hash = "new";
+      e.pending = false;
+      e.health = "Progressing";
+      updates.push_back(e);
+      want[e.ref] = e;
+    } else if (i % 4 == 1) {
+      deletes.push_back({src->id, MakeEntry(src->id, i).ref});
+      want.erase(MakeEntry(src->id, i).ref);
+    }
+  }
+  deletes.push_back({other->id, Ref("nope", "", "ConfigMap", "x", "y")});  // absent: not an error
+  ASSERT_TRUE(store->WriteInventory(updates, deletes).ok());
+
+  loaded = store->LoadInventory(src->id);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), want.size());
+  for (const InventoryEntry& got : *loaded) {
+    auto it = want.find(got.ref);
+    ASSERT_NE(it, want.end()) << got.ref.ToString();
+    const bool updated = it->second.desired_hash == "new";
+    ExpectSameEntry(got, it->second, updated ? env_.NowMillis() : env_.NowMillis() - 5000);
+  }
+  auto theirs = store->LoadInventory(other->id);
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 1u);
+  ExpectSameEntry((*theirs)[0], foreign, 7);
+}
+
+TEST_F(StoreTest, WriteInventoryIsAllOrNothing) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto src = store->UpsertSource("u", "r", "p");
+  ASSERT_TRUE(src.ok());
+  std::vector<InventoryEntry> rows = {MakeEntry(src->id, 1), MakeEntry(src->id + 100, 2)};  // 2nd: no source
+  Status s = store->WriteInventory(rows, {});
+  EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
+  auto loaded = store->LoadInventory(0);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->empty());
+}
+
+TEST_F(StoreTest, EventsAreAppendedAndListedNewestFirst) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Event e;
+  e.level = "info";
+  e.reason = "Applied";
+  e.object = "cluster-a: Deployment/guestbook/frontend";
+  e.message = "created";
+  ASSERT_TRUE(store->AddEvent(e).ok());
+  env_.Advance(10);
+  e.level = "error";
+  e.reason = "ApplyFailed";
+  e.message = "boom";
+  e.at = 123;
+  ASSERT_TRUE(store->AddEvent(e).ok());
+  ASSERT_TRUE(store->AddEvent(e).ok());
+
+  auto events = store->ListEvents(2);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_GT((*events)[0].id, (*events)[1].id);
+  EXPECT_EQ((*events)[0].reason, "ApplyFailed");
+  EXPECT_EQ((*events)[0].at, 123);
+  auto all = store->ListEvents(0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  const Event& first = (*all)[2];
+  EXPECT_EQ(first.level, "info");
+  EXPECT_EQ(first.reason, "Applied");
+  EXPECT_EQ(first.object, "cluster-a: Deployment/guestbook/frontend");
+  EXPECT_EQ(first.message, "created");
+  EXPECT_EQ(first.at, env_.NowMillis() - 10);
+  EXPECT_EQ(first.source_id, 0);
+}
+
+TEST_F(StoreTest, ParseCacheGetPut) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ParseCache* cache = store.get();
+  EXPECT_EQ(cache->Get("blob1"), std::nullopt);
+  std::string parsed = std::string("line1\n\0binary", 13);
+  cache->Put("blob1", parsed);
+  EXPECT_EQ(cache->Get("blob1"), parsed);
+  cache->Put("blob1", "something else");  // content-addressed: the first value stays
+  EXPECT_EQ(cache->Get("blob1"), parsed);
+  EXPECT_EQ(cache->Get("blob2"), std::nullopt);
+
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("blob1"), parsed);
+}
+
+TEST_F(StoreTest, TwoConnectionsShareTheFile) {
+  auto a = OpenStore();
+  auto b = OpenStore();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto src = a->UpsertSource("u", "r", "p");
+  ASSERT_TRUE(src.ok());
+  auto same = b->UpsertSource("u", "r", "p");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->id, src->id);
+  ASSERT_TRUE(b->WriteInventory({MakeEntry(src->id, 1)}, {}).ok());
+  auto loaded = a->LoadInventory(src->id);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->size(), 1u);
+}
+
+// ---- StateLock ----
+
+TEST(StateLockTest, SecondAcquirerIsRefusedUntilRelease) {
+  TempDir dir;
+  const std::string state_dir = dir.Join("state");  // created by Acquire
+  auto first = StateLock::Acquire(state_dir, /*wait=*/false);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ((*first)->path(), state_dir + "/converge.lock");
+
+  auto second = StateLock::Acquire(state_dir, /*wait=*/false);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kConflict);
+  EXPECT_THAT(second.status().message(), HasSubstr("another converge is running on state dir " + state_dir +
+                                                   " (pid " + std::to_string(getpid()) + ")"));
+
+  first = Status::Internal("released");  // destroys the lock
+  auto third = StateLock::Acquire(state_dir, /*wait=*/false);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
+TEST(StateLockTest, ExcludesAnotherProcess) {
+  TempDir dir;
+  auto held = StateLock::Acquire(dir.path(), /*wait=*/false);
+  ASSERT_TRUE(held.ok());
+
+  auto child_result = [&]() {
+    pid_t pid = fork();
+    if (pid == 0) {
+      auto lock = StateLock::Acquire(dir.path(), /*wait=*/false);
+      _exit(lock.ok() ? 0 : lock.status().code() == Code::kConflict ? 3 : 4);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(child_result(), 3);  // held by us: the child is refused
+  held = Status::Internal("released");
+  EXPECT_EQ(child_result(), 0);  // released: the child gets it
+}
+
+TEST(StateLockTest, WaitingAcquirerBlocksUntilRelease) {
+  TempDir dir;
+  auto held = StateLock::Acquire(dir.path(), /*wait=*/true);
+  ASSERT_TRUE(held.ok());
+  std::atomic<bool> acquired{false};
+  std::thread waiter([&] {
+    auto lock = StateLock::Acquire(dir.path(), /*wait=*/true);
+    acquired = lock.ok();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(acquired.load());  // cannot have it while we hold it
+  held = Status::Internal("released");
+  waiter.join();
+  EXPECT_TRUE(acquired.load());
+}
+
+}  // namespace
+}  // namespace converge
