@@ -24,7 +24,8 @@ struct ObjectDiff {
 
 // Server-side apply of `desired` onto `live` by field manager converge, which previously applied
 // `last_applied` (nullptr: nothing). Maps merge recursively; lists of maps whose items all carry a
-// "name" merge by name; other lists are replaced whole. Fields in last_applied but not in desired
+// merge key (name, containerPort, port, mountPath, devicePath) merge by it; other lists are
+// replaced whole. Fields in last_applied but not in desired
 // are removed. `live` may be nullptr (create): the result is desired.
 Json ApplyMerge(const Json* live, const Json& desired, const Json* last_applied);
 

@@ -1,0 +1,126 @@
+// DiffObject: create / update / delete / unchanged from desired, live and last-applied, with the
+// diff text a user sees. Fixtures: tests/testdata/diff/*.json.
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/diff/diff.h"
+
+namespace converge {
+namespace {
+
+Json Fixture(const std::string& name) {
+  std::ifstream in(std::string(CONVERGE_SOURCE_DIR) + "/tests/testdata/diff/" + name);
+  EXPECT_TRUE(in.good()) << "missing fixture " << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Json::parse(ss.str());
+}
+
+// The fixture deployment.json holds {"desired", "live", "last_applied"}: a Deployment applied by
+// converge (last_applied == desired) whose live copy carries server defaults and status.
+class DeploymentDiffTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Json f = Fixture("deployment.json");
+    desired_ = f["desired"];
+    live_ = f["live"];
+    last_ = f["last_applied"];
+  }
+  ObjectDiff Diff() { return DiffObject(&desired_, &live_, &last_); }
+  Json desired_, live_, last_;
+};
+
+TEST_F(DeploymentDiffTest, ServerDefaultsAndStatusAreNotChanges) {
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUnchanged);
+  EXPECT_EQ(d.unified, "");
+}
+
+TEST_F(DeploymentDiffTest, UnchangedWithoutLastApplied) {
+  EXPECT_EQ(DiffObject(&desired_, &live_, nullptr).type, ChangeType::kUnchanged);
+}
+
+TEST_F(DeploymentDiffTest, DesiredReplicasChangeIsAnUpdate) {
+  desired_["spec"]["replicas"] = 3;
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_NE(d.unified.find("--- live\n+++ desired\n"), std::string::npos) << d.unified;
+  EXPECT_NE(d.unified.find("\n-  replicas: 2\n+  replicas: 3\n"), std::string::npos) << d.unified;
+  EXPECT_EQ(d.unified.find("status"), std::string::npos) << d.unified;
+  EXPECT_EQ(d.unified.find("resourceVersion"), std::string::npos) << d.unified;
+}
+
+TEST_F(DeploymentDiffTest, DriftInLiveIsAnUpdateBackToDesired) {
+  live_["spec"]["replicas"] = 5;  // someone scaled it by hand
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_NE(d.unified.find("\n-  replicas: 5\n+  replicas: 2\n"), std::string::npos) << d.unified;
+}
+
+TEST_F(DeploymentDiffTest, FieldRemovedFromGitIsRemoved) {
+  desired_["metadata"]["labels"].erase("tier");
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_NE(d.unified.find("\n-    tier: web\n"), std::string::npos) << d.unified;
+  EXPECT_EQ(d.unified.find("\n+", d.unified.find("@@")), std::string::npos) << d.unified;
+}
+
+TEST_F(DeploymentDiffTest, FieldAddedByOthersIsKept) {
+  live_["metadata"]["annotations"]["team.example.com/owner"] = "payments";
+  EXPECT_EQ(Diff().type, ChangeType::kUnchanged);
+}
+
+TEST_F(DeploymentDiffTest, ImageChangeInsideNamedContainer) {
+  desired_["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26";
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_NE(d.unified.find("\n-      - image: nginx:1.25\n+      - image: nginx:1.26\n"), std::string::npos)
+      << d.unified;
+  EXPECT_EQ(d.unified.find("\n+        terminationMessagePath"), std::string::npos) << d.unified;
+  EXPECT_EQ(d.unified.find("\n-        terminationMessagePath"), std::string::npos) << d.unified;
+}
+
+TEST_F(DeploymentDiffTest, ContainerRemovedFromGitIsRemoved) {
+  auto& containers = desired_["spec"]["template"]["spec"]["containers"];
+  containers.erase(containers.begin() + 1);
+  ObjectDiff d = Diff();
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_NE(d.unified.find("\n-      - args:\n-        - tail\n-        - -f\n"), std::string::npos) << d.unified;
+}
+
+TEST(DiffObjectTest, CreateWhenLiveMissing) {
+  Json desired = Json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"}})");
+  ObjectDiff d = DiffObject(&desired, nullptr, nullptr);
+  EXPECT_EQ(d.type, ChangeType::kCreate);
+  EXPECT_EQ(d.unified,
+            "--- live\n+++ desired\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n+data:\n+  k: v\n+kind: ConfigMap\n"
+            "+metadata:\n+  name: a\n");
+}
+
+TEST(DiffObjectTest, DeleteWhenDesiredMissing) {
+  Json live = Json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","uid":"x"}})");
+  ObjectDiff d = DiffObject(nullptr, &live, &live);
+  EXPECT_EQ(d.type, ChangeType::kDelete);
+  EXPECT_EQ(d.unified,
+            "--- live\n+++ desired\n@@ -1,4 +0,0 @@\n-apiVersion: v1\n-kind: ConfigMap\n-metadata:\n-  name: a\n");
+}
+
+TEST(DiffObjectTest, BothMissingIsUnchanged) {
+  EXPECT_EQ(DiffObject(nullptr, nullptr, nullptr).type, ChangeType::kUnchanged);
+  Json null;
+  EXPECT_EQ(DiffObject(&null, &null, nullptr).type, ChangeType::kUnchanged);
+}
+
+TEST(DiffObjectTest, ChangeTypeNames) {
+  EXPECT_STREQ(ChangeTypeName(ChangeType::kCreate), "create");
+  EXPECT_STREQ(ChangeTypeName(ChangeType::kUpdate), "update");
+  EXPECT_STREQ(ChangeTypeName(ChangeType::kDelete), "delete");
+  EXPECT_STREQ(ChangeTypeName(ChangeType::kUnchanged), "unchanged");
+}
+
+}  // namespace
+}  // namespace converge
