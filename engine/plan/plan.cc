@@ -79,8 +79,15 @@ int Tier(const Action& a) {
   return IsDelete(a) ? 5 - fleet : fleet;
 }
 
+bool IsFoundationKind(const std::string& kind) {
+  return kind == "Namespace" || kind == "CustomResourceDefinition";
+}
+
 // -1, 0, 1 comparing the within-tier order of a and b (rule 2).
 int CompareWithinTier(const Action& a, const Action& b) {
+  // Namespaces and CRDs come before everything they contain or define, whatever the waves.
+  const bool fa = IsFoundationKind(a.ref.key.kind), fb = IsFoundationKind(b.ref.key.kind);
+  if (fa != fb) return fa ? -1 : 1;
   if (a.wave != b.wave) return a.wave < b.wave ? -1 : 1;
   const int ra = KindRank(a.ref.key.kind), rb = KindRank(b.ref.key.kind);
   if (ra != rb) return ra < rb ? -1 : 1;

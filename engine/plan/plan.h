@@ -2,10 +2,11 @@
 //
 // Ordering rule (one comparator, OrderBefore, plus dependency edges):
 //   1. Fleet infrastructure first: Cloud, then Cluster creates/updates.
-//   2. Then, per cluster, objects by sync wave (converge.dev/sync-wave, else
-//      argocd.argoproj.io/sync-wave, default 0; lower first), then kind rank (Namespace,
-//      CustomResourceDefinition, then ServiceAccount/RBAC, ConfigMap/Secret, storage, Service,
-//      workloads, everything else), then namespace and name.
+//   2. Then, per cluster: Namespaces and CustomResourceDefinitions first, whatever their waves
+//      (everything else lives in or is defined by them); then objects by sync wave
+//      (converge.dev/sync-wave, else argocd.argoproj.io/sync-wave, default 0; lower first), then
+//      kind rank (ServiceAccount/RBAC, ConfigMap/Secret, storage, Service, workloads, everything
+//      else), then namespace and name.
 //   3. converge.dev/depends-on: "Kind/namespace/name, Kind/name" (same cluster) adds edges: the
 //      named object comes first, whatever its wave. A cycle is an error naming the objects in it.
 //   4. Deletes (prune) last, in the reverse of that order; Cluster deletes after all object deletes.

@@ -61,11 +61,11 @@ TEST(OrderActionsTest, NamespaceBeforeDeploymentBeforeUnknownKinds) {
                    "c: Service/app/web", "c: Deployment/app/web", "c: Widget/app/w"}));
 }
 
-TEST(OrderActionsTest, WavesComeBeforeKindRank) {
+TEST(OrderActionsTest, WavesComeBeforeKindRankButAfterNamespaces) {
   EXPECT_EQ(Order({Make("c", "v1", "Namespace", "", "late", R"({"converge.dev/sync-wave":"1"})"),
                    Make("c", "apps/v1", "Deployment", "app", "early", R"({"converge.dev/sync-wave":"-1"})"),
                    Make("c", "v1", "ConfigMap", "app", "mid")}),
-            (Names{"c: Deployment/app/early", "c: ConfigMap/app/mid", "c: Namespace/late"}));
+            (Names{"c: Namespace/late", "c: Deployment/app/early", "c: ConfigMap/app/mid"}));
 }
 
 TEST(OrderActionsTest, ArgoWaveAnnotationIsHonouredAndConvergeWins) {
@@ -153,8 +153,8 @@ TEST(OrderActionsTest, DeletesLastInReverseOrderAndClustersLast) {
                    Delete("c", "v1", "ConfigMap", "app", "cfg"),
                    Delete("c", "v1", "ConfigMap", "app", "early", /*wave=*/-1),
                    Make("c", "v1", "Secret", "app", "s")}),
-            (Names{"c: Secret/app/s", "-c: Deployment/app/web", "-c: ConfigMap/app/cfg", "-c: Namespace/app",
-                   "-c: ConfigMap/app/early", "-Cluster/old"}));
+            (Names{"c: Secret/app/s", "-c: Deployment/app/web", "-c: ConfigMap/app/cfg",
+                   "-c: ConfigMap/app/early", "-c: Namespace/app", "-Cluster/old"}));
 }
 
 TEST(OrderActionsTest, CloudsThenClustersBeforeEverything) {
@@ -236,6 +236,29 @@ TEST(OrderActionsTest, ManyActionsWithoutDependenciesComeOutSorted) {
   for (size_t i = 1; i < r->size(); ++i) {
     ASSERT_FALSE(OrderBefore((*r)[i], (*r)[i - 1])) << i;
   }
+}
+
+}  // namespace
+}  // namespace converge
+
+namespace converge {
+namespace {
+
+TEST(PlanFoundationTest, NamespaceBeforeNegativeWaveObject) {
+  auto make = [](const std::string& kind, const std::string& ns, const std::string& name, const std::string& wave) {
+    Json body = {{"apiVersion", "v1"}, {"kind", kind}, {"metadata", {{"name", name}}}};
+    if (!ns.empty()) body["metadata"]["namespace"] = ns;
+    if (!wave.empty()) body["metadata"]["annotations"] = {{"converge.dev/sync-wave", wave}};
+    Action a;
+    a.type = ChangeType::kCreate;
+    a.ref = ObjectRef{"c", KeyOf(body)};
+    a.desired = std::make_shared<Json>(body);
+    return a;
+  };
+  auto ordered = OrderActions({make("ConfigMap", "app", "early", "-5"), make("Namespace", "", "app", "")});
+  ASSERT_TRUE(ordered.ok()) << ordered.status().message();
+  EXPECT_EQ((*ordered)[0].ref.key.kind, "Namespace");
+  EXPECT_EQ((*ordered)[1].ref.key.name, "early");
 }
 
 }  // namespace
