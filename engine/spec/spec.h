@@ -36,7 +36,10 @@ struct SpecFile {
 // found, one per line, each "file:line:column: message". Warnings go to SpecSet::warnings.
 Result<SpecSet> LoadSpecs(const std::vector<SpecFile>& files, ParseCache* cache);
 
-// Parses one YAML text into its documents (used by tests and tools). Errors name file:line:col.
+// Parses one YAML text into its documents (used by tests and tools): YAML syntax, maps, duplicate
+// keys, apiVersion/kind/metadata.name present, metadata.namespace defaulted to "default" for known
+// namespaced kinds and refused on cluster-scoped ones. Kind-specific (Cloud/Cluster) checks are
+// LoadSpecs'. Invalid lists every problem, one per line, each naming file:line:col.
 Result<std::vector<Manifest>> ParseYaml(const std::string& file, const std::string& text);
 
 }  // namespace converge

@@ -1,0 +1,539 @@
+// Tests of engine/spec: YAML -> JSON typing, per-document and strict Cloud/Cluster validation with
+// file:line:col messages, cross-file checks, and the parse cache. Fixtures: tests/testdata/spec.
+#include "engine/spec/spec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/base/hash.h"
+
+namespace converge {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadFixture(const std::string& rel) {
+  std::ifstream in(std::string(CONVERGE_SOURCE_DIR) + "/tests/testdata/spec/" + rel, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing fixture " << rel;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A SpecFile over a fixture; every call of read() increments *reads.
+SpecFile Fixture(const std::string& rel, int* reads = nullptr) {
+  std::string text = ReadFixture(rel);
+  SpecFile f;
+  f.path = rel;
+  f.blob_id = Sha256Hex(text);
+  f.read = [text, reads]() -> Result<std::string> {
+    if (reads) ++*reads;
+    return text;
+  };
+  return f;
+}
+
+SpecFile Inline(const std::string& path, const std::string& text) {
+  return SpecFile{path, "", [text]() -> Result<std::string> { return text; }};
+}
+
+std::vector<SpecFile> ValidFleet(int* reads = nullptr) {
+  return {Fixture("valid/clouds.yaml", reads), Fixture("valid/clusters.yaml", reads),
+          Fixture("valid/apps.yaml", reads)};
+}
+
+class MemoryCache : public ParseCache {
+ public:
+  std::optional<std::string> Get(const std::string& blob_id) override {
+    auto it = entries.find(blob_id);
+    if (it == entries.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(const std::string& blob_id, const std::string& parsed) override {
+    ++puts;
+    entries[blob_id] = parsed;
+  }
+  std::map<std::string, std::string> entries;
+  int puts = 0;
+};
+
+std::string ErrorOf(const std::vector<SpecFile>& files) {
+  Result<SpecSet> r = LoadSpecs(files, nullptr);
+  EXPECT_FALSE(r.ok()) << "expected LoadSpecs to fail";
+  if (r.ok()) return "";
+  EXPECT_EQ(r.status().code(), Code::kInvalid);
+  return r.status().message();
+}
+
+// JSON text that also records each number's representation, so that equal dumps mean equal trees.
+std::string TypedDump(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      std::string out = "{";
+      for (const auto& [k, v] : j.items()) out += Json(k).dump() + ":" + TypedDump(v) + ",";
+      return out + "}";
+    }
+    case Json::value_t::array: {
+      std::string out = "[";
+      for (const auto& v : j) out += TypedDump(v) + ",";
+      return out + "]";
+    }
+    case Json::value_t::number_unsigned:
+      return "u" + j.dump();
+    case Json::value_t::number_integer:
+      return "i" + j.dump();
+    case Json::value_t::number_float:
+      return "f" + j.dump();
+    default:
+      return j.dump();
+  }
+}
+
+std::string DumpManifest(const Manifest& m) {
+  return m.key.group + "|" + m.key.ToString() + "|" + m.api_version + "|" + m.Where() + "|" +
+         (m.body ? TypedDump(*m.body) : "null");
+}
+
+// Every field of a SpecSet as text.
+std::string DumpSpecSet(const SpecSet& s) {
+  std::string out;
+  for (const auto& c : s.clouds) {
+    out += "cloud " + c.name + " " + c.provider + " " + c.region + " " + c.endpoint + " [";
+    for (const auto& r : c.regions) out += r + ",";
+    out += "] {";
+    for (const auto& [k, v] : c.credentials) out += k + "=" + v + ",";
+    out += "} " + std::to_string(c.simulation.cluster_create_seconds) + " " +
+           std::to_string(c.simulation.pod_start_seconds) + " " + std::to_string(c.simulation.upgrade_step_seconds) +
+           " " + std::to_string(c.simulation.scale_seconds) + " " + DumpManifest(c.manifest) + "\n";
+  }
+  for (const auto& c : s.clusters) {
+    out += "cluster " + c.name + " " + c.cloud + " " + c.version + " " + c.region + " " + c.zone + " {";
+    for (const auto& [k, v] : c.network) out += k + "=" + v + ",";
+    out += "} {";
+    for (const auto& [k, v] : c.labels) out += k + "=" + v + ",";
+    out += "} " + std::to_string(c.deletion_protection) + " [";
+    for (const auto& p : c.node_pools)
+      out += p.name + " " + p.flavor + " " + p.arch + " " + std::to_string(p.count) + " " + std::to_string(p.min) +
+             " " + std::to_string(p.max) + ";";
+    out += "] " + DumpManifest(c.manifest) + "\n";
+  }
+  for (const auto& m : s.manifests) out += "manifest " + DumpManifest(m) + "\n";
+  for (const auto& w : s.warnings) out += "warning " + w.ToString() + "\n";
+  return out;
+}
+
+TEST(LoadSpecsTest, ValidFleetFillsTypedCloudsAndClusters) {
+  Result<SpecSet> r = LoadSpecs(ValidFleet(), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const SpecSet& s = *r;
+
+  ASSERT_EQ(s.clouds.size(), 2u);
+  const CloudSpec& sim = s.clouds[0];
+  EXPECT_EQ(sim.name, "sim-eu");
+  EXPECT_EQ(sim.provider, "sim");
+  EXPECT_EQ(sim.region, "eu-west-1");
+  EXPECT_EQ(sim.regions, (std::vector<std::string>{"eu-west-1", "eu-west-2"}));
+  EXPECT_DOUBLE_EQ(sim.simulation.cluster_create_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(sim.simulation.pod_start_seconds, 0);
+  EXPECT_DOUBLE_EQ(sim.simulation.upgrade_step_seconds, 2);
+  EXPECT_EQ(sim.manifest.key.ToString(), "Cloud/sim-eu");
+  EXPECT_EQ(sim.manifest.key.group, "converge.dev");
+  EXPECT_EQ(sim.manifest.Where(), "valid/clouds.yaml:2");
+  const CloudSpec& hwc = s.clouds[1];
+  EXPECT_EQ(hwc.regions, (std::vector<std::string>{"cn-north-4"}));  // defaults to {region}
+  EXPECT_EQ(hwc.endpoint, "https://cce.cn-north-4.myhuaweicloud.com");
+  EXPECT_EQ(hwc.credentials.at("accessKeyEnv"), "HWC_AK");
+  EXPECT_DOUBLE_EQ(hwc.simulation.cluster_create_seconds, 3);  // default
+  EXPECT_EQ(hwc.manifest.line, 18);
+
+  ASSERT_EQ(s.clusters.size(), 2u);
+  const ClusterSpec& prod = s.clusters[0];
+  EXPECT_EQ(prod.name, "prod-eu");
+  EXPECT_EQ(prod.cloud, "sim-eu");
+  EXPECT_EQ(prod.version, "1.29");
+  EXPECT_EQ(prod.region, "eu-west-2");
+  EXPECT_EQ(prod.zone, "eu-west-2a");
+  EXPECT_EQ(prod.network, (std::map<std::string, std::string>{{"podCIDR", "10.0.0.0/16"}, {"vpc", "vpc-1"}}));
+  EXPECT_EQ(prod.labels.at("tier"), "prod");
+  EXPECT_TRUE(prod.deletion_protection);
+  ASSERT_EQ(prod.node_pools.size(), 2u);
+  EXPECT_EQ(prod.node_pools[0].name, "general");
+  EXPECT_EQ(prod.node_pools[0].arch, "x86_64");  // default
+  EXPECT_EQ(prod.node_pools[0].count, 3);
+  EXPECT_EQ(prod.node_pools[1].arch, "arm64");
+  EXPECT_EQ(prod.node_pools[1].count, 2);  // defaults to min
+  EXPECT_EQ(prod.node_pools[1].min, 2);
+  EXPECT_EQ(prod.node_pools[1].max, 5);
+  const ClusterSpec& staging = s.clusters[1];
+  EXPECT_EQ(staging.version, "v1.30");      // kept as given
+  EXPECT_EQ(staging.region, "cn-north-4");  // the cloud's region
+  EXPECT_FALSE(staging.deletion_protection);
+  EXPECT_EQ(staging.node_pools[0].count, 1);
+
+  // Cloud and Cluster documents are not application manifests.
+  ASSERT_EQ(s.manifests.size(), 3u);
+  EXPECT_EQ(s.manifests[0].key.ToString(), "Namespace/guestbook");
+  EXPECT_EQ(s.manifests[1].key.ToString(), "Deployment/guestbook/frontend");
+  EXPECT_EQ(s.manifests[1].key.group, "apps");
+  EXPECT_EQ(s.manifests[1].api_version, "apps/v1");
+  EXPECT_EQ(s.manifests[1].Where(), "valid/apps.yaml:6");
+  EXPECT_EQ((*s.manifests[1].body)["metadata"]["annotations"]["converge.dev/cluster-selector"], "tier=prod");
+  EXPECT_EQ(s.manifests[2].key.ToString(), "ConfigMap/default/settings");
+}
+
+TEST(ParseYamlTest, MalformedYamlNamesLineAndColumn) {
+  Result<std::vector<Manifest>> r = ParseYaml("malformed.yaml", ReadFixture("malformed.yaml"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "malformed.yaml:7:8: YAML syntax error: end of sequence flow not found");
+}
+
+struct InvalidFixtureCase {
+  std::string fixture;
+  std::string expected;  // one full line of the message
+};
+
+class InvalidFixtureTest : public ::testing::TestWithParam<InvalidFixtureCase> {};
+
+TEST_P(InvalidFixtureTest, MessageNamesFilePositionObjectAndField) {
+  EXPECT_THAT(ErrorOf({Fixture(GetParam().fixture)}), HasSubstr(GetParam().expected));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, InvalidFixtureTest,
+    ::testing::Values(
+        InvalidFixtureCase{"unknown_field.yaml",
+                           "unknown_field.yaml:8:3: Cluster \"prod\": unknown field spec.nodePool (did you mean "
+                           "spec.nodePools?)"},
+        InvalidFixtureCase{"wrong_type.yaml",
+                           "wrong_type.yaml:11:14: Cluster \"prod\": spec.nodePools[0].count must be an integer, "
+                           "got string \"three\""},
+        InvalidFixtureCase{"no_name.yaml", "no_name.yaml:4:3: Deployment \"\": metadata.name is required"},
+        InvalidFixtureCase{"cluster_scoped_ns.yaml",
+                           "cluster_scoped_ns.yaml:5:14: ClusterRole \"reader\": metadata.namespace must not be "
+                           "set: ClusterRole is cluster-scoped; remove the namespace"},
+        InvalidFixtureCase{"unknown_cloud.yaml",
+                           "unknown_cloud.yaml:14:10: Cluster \"prod\": spec.cloud \"aws\" names no Cloud; known "
+                           "clouds: sim-eu (unknown_cloud.yaml:1)"}),
+    [](const auto& info) {
+      std::string name = info.param.fixture.substr(0, info.param.fixture.find('.'));
+      for (char& c : name)
+        if (c == '_') c = 'X';
+      return name;
+    });
+
+TEST(LoadSpecsTest, UnknownFieldAlsoReportsTheMissingRequiredField) {
+  std::string msg = ErrorOf({Fixture("unknown_field.yaml")});
+  EXPECT_EQ(msg,
+            "unknown_field.yaml:6:3: Cluster \"prod\": spec.nodePools is required\n"
+            "unknown_field.yaml:8:3: Cluster \"prod\": unknown field spec.nodePool (did you mean spec.nodePools?)");
+}
+
+struct StrictCase {
+  std::string name;
+  std::string yaml;
+  std::string expected;
+};
+
+class StrictCheckTest : public ::testing::TestWithParam<StrictCase> {};
+
+TEST_P(StrictCheckTest, Reports) {
+  EXPECT_THAT(ErrorOf({Inline("f.yaml", GetParam().yaml)}), HasSubstr(GetParam().expected));
+}
+
+const char* const kCloudHead = "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c\nspec:\n";
+const char* const kClusterHead =
+    "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c\nspec:\n  provider: sim\n"
+    "  region: r1\n  regions: [r1, r2]\n---\n"
+    "apiVersion: converge.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: k\nspec:\n  cloud: c\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, StrictCheckTest,
+    ::testing::Values(
+        StrictCase{"VersionWrittenAsNumber",
+                   std::string(kClusterHead) + "  version: 1.30\n  nodePools: [{name: a, flavor: f}]\n",
+                   "f.yaml:16:12: Cluster \"k\": spec.version must be a string, got number 1.3 (quote the value"},
+        StrictCase{"VersionPattern",
+                   std::string(kClusterHead) + "  version: \"1.29.3\"\n  nodePools: [{name: a, flavor: f}]\n",
+                   "f.yaml:16:12: Cluster \"k\": spec.version \"1.29.3\" must be a Kubernetes minor version"},
+        StrictCase{"NoNodePools", std::string(kClusterHead) + "  version: \"1.29\"\n  nodePools: []\n",
+                   "f.yaml:17:14: Cluster \"k\": spec.nodePools must list at least one node pool"},
+        StrictCase{"DuplicatePoolName",
+                   std::string(kClusterHead) +
+                       "  version: \"1.29\"\n  nodePools:\n  - {name: a, flavor: f}\n  - {name: a, flavor: g}\n",
+                   "f.yaml:19:12: Cluster \"k\": node pool name \"a\" is used twice: spec.nodePools[0] and "
+                   "spec.nodePools[1]"},
+        StrictCase{"PoolNameNotDnsLabel",
+                   std::string(kClusterHead) + "  version: \"1.29\"\n  nodePools: [{name: Big_Pool, flavor: f}]\n",
+                   "spec.nodePools[0].name \"Big_Pool\" must be a DNS label"},
+        StrictCase{
+            "Arch",
+            std::string(kClusterHead) + "  version: \"1.29\"\n  nodePools: [{name: a, flavor: f, arch: amd64}]\n",
+            "spec.nodePools[0].arch must be \"x86_64\" or \"arm64\", got \"amd64\" (did you mean \"x86_64\"?)"},
+        StrictCase{"CountOutsideMinMax",
+                   std::string(kClusterHead) +
+                       "  version: \"1.29\"\n  nodePools: [{name: a, flavor: f, min: 2, max: 4, count: 5}]\n",
+                   "spec.nodePools[0].count (5) must be between min (2) and max (4)"},
+        StrictCase{"MinWithoutMax",
+                   std::string(kClusterHead) + "  version: \"1.29\"\n  nodePools: [{name: a, flavor: f, min: 2}]\n",
+                   "spec.nodePools[0].max is required when spec.nodePools[0].min is given"},
+        StrictCase{
+            "RegionNotOfferedByCloud",
+            std::string(kClusterHead) + "  version: \"1.29\"\n  region: r9\n  nodePools: [{name: a, flavor: f}]\n",
+            "f.yaml:17:11: Cluster \"k\": spec.region \"r9\" is not offered by Cloud \"c\" (f.yaml:1), "
+            "whose regions are: r1, r2"},
+        StrictCase{"CloudMissingRegion", std::string(kCloudHead) + "  provider: sim\n",
+                   "f.yaml:6:3: Cloud \"c\": spec.region is required"},
+        StrictCase{"CloudRegionNotInRegions",
+                   std::string(kCloudHead) + "  provider: sim\n  region: a\n  regions: [b]\n",
+                   "f.yaml:7:11: Cloud \"c\": spec.region \"a\" is not one of spec.regions [\"b\"]"},
+        StrictCase{"UnknownCredentialKey",
+                   std::string(kCloudHead) + "  provider: cce\n  region: a\n  credentials:\n    secretKey: s3cr3t\n",
+                   "f.yaml:9:5: Cloud \"c\": unknown field spec.credentials.secretKey (did you mean "
+                   "spec.credentials.secretKeyEnv?)"},
+        StrictCase{"NegativeSimulationTime",
+                   std::string(kCloudHead) + "  provider: sim\n  region: a\n  simulation: {scaleSeconds: -1}\n",
+                   "spec.simulation.scaleSeconds must be >= 0, got integer -1"},
+        StrictCase{"LabelValueNotString",
+                   "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c\n  labels:\n    gpu: true\n"
+                   "spec: {provider: sim, region: a}\n",
+                   "f.yaml:6:10: Cloud \"c\": metadata.labels.gpu must be a string, got boolean true"},
+        StrictCase{"CloudNameNotDnsName",
+                   "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata: {name: My_Cloud}\n"
+                   "spec: {provider: sim, region: a}\n",
+                   "f.yaml:3:18: Cloud \"My_Cloud\": metadata.name \"My_Cloud\" must be a DNS name"},
+        StrictCase{"ClusterWithNamespace",
+                   std::string(kClusterHead) +
+                       "  version: \"1.29\"\n  nodePools: [{name: a, flavor: f}]\n"
+                       "---\napiVersion: converge.dev/v1alpha1\nkind: Cluster\nmetadata: {name: k2, namespace: x}\n",
+                   "f.yaml:21:33: Cluster \"k2\": metadata.namespace must not be set: Cluster is cluster-scoped"},
+        StrictCase{"UnknownConvergeKind", "apiVersion: converge.dev/v1alpha1\nkind: Clustr\nmetadata: {name: x}\n",
+                   "f.yaml:2:7: Clustr \"x\": unknown kind Clustr in converge.dev/v1alpha1 (did you mean Cluster?)"},
+        StrictCase{"TriggerNotSupportedYet", "apiVersion: converge.dev/v1alpha1\nkind: Trigger\nmetadata: {name: x}\n",
+                   "f.yaml:2:7: Trigger \"x\": kind Trigger is not supported yet"},
+        StrictCase{"OtherConvergeVersion", "apiVersion: converge.dev/v2\nkind: Cloud\nmetadata: {name: x}\n",
+                   "f.yaml:1:13: Cloud \"x\": apiVersion converge.dev/v2 is not supported; use converge.dev/v1alpha1"},
+        StrictCase{"DocumentNotAMap", "- a\n- b\n", "f.yaml:1:1: document is a list; every document must be a map"},
+        StrictCase{"DuplicateKey", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
+                   "f.yaml:5:3: duplicate key \"name\" (first at line 4)"},
+        StrictCase{"MissingKind", "apiVersion: v1\nmetadata: {name: a}\n",
+                   "f.yaml:1:1: object \"a\": kind is required"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(LoadSpecsTest, CredentialValuesAreNeverEchoed) {
+  std::string msg = ErrorOf(
+      {Inline("f.yaml", std::string(kCloudHead) + "  provider: cce\n  region: a\n  credentials:\n"
+                                                  "    accessKeyEnv: AKIA/very+secret\n    tokenEnv: 12345\n")});
+  EXPECT_THAT(msg, HasSubstr("spec.credentials.accessKeyEnv must name an environment variable"));
+  EXPECT_THAT(msg, HasSubstr("spec.credentials.tokenEnv must be a string, got an integer"));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("secret\"")));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("AKIA")));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("12345")));
+}
+
+TEST(LoadSpecsTest, DuplicateIdentityNamesBothFiles) {
+  std::string msg = ErrorOf({Fixture("dup/a.yaml"), Fixture("dup/b.yaml")});
+  EXPECT_EQ(msg,
+            "dup/b.yaml:8: Deployment/web/frontend is defined twice: dup/a.yaml:1 and dup/b.yaml:8; remove one of "
+            "them");
+}
+
+TEST(ParseYamlTest, MultiDocumentSkipsEmptyDocumentsAndKeepsLines) {
+  Result<std::vector<Manifest>> r = ParseYaml("multi.yaml", ReadFixture("multidoc_empty.yaml"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].key.name, "first");
+  EXPECT_EQ((*r)[0].Where(), "multi.yaml:6");
+  EXPECT_EQ((*r)[1].key.name, "second");
+  EXPECT_EQ((*r)[1].Where(), "multi.yaml:13");
+}
+
+TEST(ParseYamlTest, EmptyFileHasNoDocuments) {
+  for (const char* text : {"", "# only a comment\n", "---\n---\n"}) {
+    Result<std::vector<Manifest>> r = ParseYaml("e.yaml", text);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_TRUE(r->empty()) << text;
+  }
+}
+
+TEST(ParseYamlTest, PlainScalarsAreTypedAndQuotedOnesStayStrings) {
+  Result<std::vector<Manifest>> r = ParseYaml("scalars.yaml", ReadFixture("scalars.yaml"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Json& data = (*(*r)[0].body)["data"];
+  struct Case {
+    const char* key;
+    Json expected;
+  };
+  const Case cases[] = {
+      {"plainTrue", true},    {"plainFalse", false},
+      {"quotedTrue", "true"}, {"plainNull", nullptr},
+      {"tilde", nullptr},     {"empty", nullptr},
+      {"quotedNull", "null"}, {"int", 42},
+      {"negative", -7},       {"quotedInt", "42"},
+      {"singleQuoted", "42"}, {"float", 1.5},
+      {"exponent", 1000.0},   {"version", 1.3},
+      {"octal", 420},         {"hex", 31},
+      {"yes", "yes"},         {"no", "no"},
+      {"on", "on"},           {"off", "off"},
+      {"tagged", "12"},       {"text", "hello world"},
+  };
+  for (const auto& c : cases) {
+    ASSERT_TRUE(data.contains(c.key)) << c.key;
+    EXPECT_EQ(data[c.key], c.expected) << c.key;
+    EXPECT_EQ(data[c.key].type(), c.expected.type() == Json::value_t::number_integer && c.expected >= 0
+                                      ? Json::value_t::number_unsigned
+                                      : c.expected.type())
+        << c.key;
+  }
+  EXPECT_TRUE(data["negative"].is_number_integer());
+  EXPECT_TRUE(data["float"].is_number_float());
+  EXPECT_TRUE(data["exponent"].is_number_float());
+}
+
+TEST(ParseYamlTest, AnchorsAndAliasesAreExpanded) {
+  Result<std::vector<Manifest>> r = ParseYaml(
+      "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  base: &b {x: \"1\"}\n  copy: *b\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*(*r)[0].body)["data"]["copy"], Json({{"x", "1"}}));
+}
+
+TEST(ParseYamlTest, ExponentialAliasesAreRefused) {
+  std::string text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ", " : "") + prev;
+    text += "]\n";
+  }
+  Result<std::vector<Manifest>> r = ParseYaml("bomb.yaml", text);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("bomb.yaml: aliases expand to more than"));
+}
+
+TEST(ParseYamlTest, MapKeyThatIsAListIsRefused) {
+  Result<std::vector<Manifest>> r =
+      ParseYaml("k.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n? [a, b]\n: c\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "k.yaml:4:3: map key must be a scalar, not a list or map");
+}
+
+TEST(ParseYamlTest, KnownNamespacedKindsDefaultToDefaultNamespace) {
+  Result<std::vector<Manifest>> r = ParseYaml("ns.yaml", ReadFixture("namespaces.yaml"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 4u);
+  const auto& defaulted = (*r)[0];
+  EXPECT_EQ(defaulted.key.ns, "default");
+  EXPECT_EQ((*defaulted.body)["metadata"]["namespace"], "default");  // in the body too
+  EXPECT_EQ((*r)[1].key.ns, "shop");
+  EXPECT_EQ((*r)[2].key.ns, "");  // unknown kind: as written
+  EXPECT_FALSE((*(*r)[2].body)["metadata"].contains("namespace"));
+  EXPECT_EQ((*r)[3].key.ns, "");  // cluster-scoped
+}
+
+TEST(LoadSpecsTest, CacheHitEqualsMissAndSkipsRead) {
+  MemoryCache cache;
+  int reads = 0;
+  Result<SpecSet> miss = LoadSpecs(ValidFleet(&reads), &cache);
+  ASSERT_TRUE(miss.ok()) << miss.status().message();
+  EXPECT_EQ(reads, 3);
+  EXPECT_EQ(cache.puts, 3);
+
+  reads = 0;
+  Result<SpecSet> hit = LoadSpecs(ValidFleet(&reads), &cache);
+  ASSERT_TRUE(hit.ok()) << hit.status().message();
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(cache.puts, 3);
+  EXPECT_EQ(DumpSpecSet(*hit), DumpSpecSet(*miss));
+  EXPECT_FALSE(DumpSpecSet(*hit).empty());
+}
+
+TEST(LoadSpecsTest, CacheHitKeepsScalarTypes) {
+  MemoryCache cache;
+  Result<SpecSet> miss = LoadSpecs({Fixture("scalars.yaml")}, &cache);
+  ASSERT_TRUE(miss.ok()) << miss.status().message();
+  int reads = 0;
+  Result<SpecSet> hit = LoadSpecs({Fixture("scalars.yaml", &reads)}, &cache);
+  ASSERT_TRUE(hit.ok()) << hit.status().message();
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(DumpSpecSet(*hit), DumpSpecSet(*miss));
+}
+
+TEST(LoadSpecsTest, CacheHitStillRunsCrossFileChecksWithTheSamePositions) {
+  MemoryCache cache;
+  std::string miss = ErrorOf({Fixture("valid/clusters.yaml")});
+  ASSERT_TRUE(LoadSpecs({Fixture("valid/clusters.yaml")}, &cache).status().message() == miss);
+  EXPECT_EQ(cache.puts, 1);  // the file itself is valid: cached
+  int reads = 0;
+  Result<SpecSet> hit = LoadSpecs({Fixture("valid/clusters.yaml", &reads)}, &cache);
+  ASSERT_FALSE(hit.ok());
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(hit.status().message(), miss);
+  EXPECT_THAT(miss, HasSubstr("valid/clusters.yaml:9:10: Cluster \"prod-eu\": spec.cloud \"sim-eu\" names no Cloud; "
+                              "no Cloud is defined"));
+}
+
+TEST(LoadSpecsTest, FilesWithErrorsAreNotCached) {
+  MemoryCache cache;
+  int reads = 0;
+  EXPECT_FALSE(LoadSpecs({Fixture("wrong_type.yaml", &reads)}, &cache).ok());
+  EXPECT_FALSE(LoadSpecs({Fixture("wrong_type.yaml", &reads)}, &cache).ok());
+  EXPECT_EQ(cache.puts, 0);
+  EXPECT_EQ(reads, 2);
+}
+
+TEST(LoadSpecsTest, DamagedCacheEntryIsParsedAgain) {
+  MemoryCache cache;
+  SpecFile f = Fixture("valid/apps.yaml");
+  cache.entries[f.blob_id] = "{not json";
+  Result<SpecSet> r = LoadSpecs({f}, &cache);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->manifests.size(), 3u);
+  EXPECT_EQ(cache.puts, 1);
+}
+
+TEST(LoadSpecsTest, NonUtf8TextIsLoadedButNotCached) {
+  MemoryCache cache;
+  SpecFile f =
+      Inline("latin1.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {city: \"M\xfcnchen\"}\n");
+  f.blob_id = "latin1";
+  Result<SpecSet> r = LoadSpecs({f}, &cache);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r->manifests[0].body)["data"]["city"].get<std::string>(), "M\xfcnchen");
+  EXPECT_EQ(cache.puts, 0);
+  std::string msg =
+      ErrorOf({Inline("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"\xff\"}\nx: 1\nx: 2\n")});
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:5:1: duplicate key \"x\""));
+}
+
+TEST(LoadSpecsTest, ReadFailureNamesTheFile) {
+  SpecFile f{"apps/gone.yaml", "abc", [] { return Result<std::string>(Status::NotFound("blob abc missing")); }};
+  EXPECT_EQ(ErrorOf({f}), "apps/gone.yaml: cannot read the file: blob abc missing");
+}
+
+TEST(LoadSpecsTest, ErrorsAreAggregatedAcrossFilesAndSortedByFileThenLine) {
+  std::string msg = ErrorOf({Fixture("aggregate/two.yaml"), Fixture("aggregate/one.yaml"), Fixture("malformed.yaml")});
+  EXPECT_EQ(msg,
+            "aggregate/one.yaml:4:3: ConfigMap \"\": metadata.name is required\n"
+            "aggregate/one.yaml:12:12: Cluster \"prod\": spec.version must be a string, got number 1.3 (quote the "
+            "value to keep it a string, e.g. \"1.30\")\n"
+            "aggregate/one.yaml:16:14: Cluster \"prod\": spec.nodePools[0].count must be >= 0, got integer -1\n"
+            "aggregate/two.yaml:2:7: Workflow \"drill\": kind Workflow is not supported yet by this version of "
+            "converge\n"
+            "aggregate/two.yaml:10:3: duplicate key \"name\" (first at line 9); each key may appear once in a map\n"
+            "malformed.yaml:7:8: YAML syntax error: end of sequence flow not found");
+}
+
+TEST(LoadSpecsTest, ResultIsDeterministic) {
+  Result<SpecSet> a = LoadSpecs(ValidFleet(), nullptr);
+  Result<SpecSet> b = LoadSpecs(ValidFleet(), nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(DumpSpecSet(*a), DumpSpecSet(*b));
+}
+
+}  // namespace
+}  // namespace converge
