@@ -1,0 +1,522 @@
+// API objects of a simulated cluster, stored like a real API server: server-side apply under
+// field manager converge (ApplyMerge with converge's last-applied config), uid, resourceVersion
+// (the world's counter; unchanged by a no-op apply), generation (bumped when anything outside
+// metadata and status changes), server defaults, namespaces that must exist and cascade on delete.
+#include <algorithm>
+#include <map>
+
+#include "engine/diff/diff.h"
+#include "engine/model/kinds.h"
+#include "providers/sim/sim_capacity.h"
+#include "providers/sim/sim_state.h"
+
+namespace converge::sim {
+
+const char* const kObjSelect =
+    "SELECT id, grp, kind, namespace, name, rv, owner_kind, owner_name, revision, node, pin_node, cpu_milli, "
+    "mem_bytes, created_ms, pending, ready, next_event_at, body, applied FROM sim_objects ";
+
+ObjRow ReadObjRow(const Stmt& q, bool with_body, bool with_applied) {
+  ObjRow r;
+  r.id = q.Int(0);
+  r.key = ObjectKey{q.Text(1), q.Text(2), q.Text(3), q.Text(4)};
+  r.rv = q.Int(5);
+  r.owner_kind = q.Text(6);
+  r.owner_name = q.Text(7);
+  r.revision = q.Text(8);
+  r.node = q.Text(9);
+  r.pin_node = q.Text(10);
+  r.cpu = q.Int(11);
+  r.mem = q.Int(12);
+  r.created_ms = q.Int(13);
+  r.pending = q.Int(14) != 0;
+  r.ready = q.Int(15) != 0;
+  if (!q.IsNull(16)) r.next_event_at = q.Int(16);
+  if (with_body) r.body = Json::parse(q.Text(17));
+  if (with_applied && !q.IsNull(18)) r.applied = Json::parse(q.Text(18));
+  return r;
+}
+
+namespace {
+
+bool IsWorkload(const ObjectKey& k) {
+  return k.group == "apps" && (k.kind == "Deployment" || k.kind == "StatefulSet" || k.kind == "DaemonSet");
+}
+bool IsPod(const ObjectKey& k) { return k.group.empty() && k.kind == "Pod"; }
+bool IsNamespace(const ObjectKey& k) { return k.group.empty() && k.kind == "Namespace"; }
+
+// The object without metadata and status: what a generation bump is about.
+Json SpecPart(const Json& obj) {
+  Json out = obj;
+  out.erase("metadata");
+  out.erase("status");
+  return out;
+}
+
+void SetDefault(Json& obj, const char* key, const Json& value) {
+  if (!obj.contains(key) || obj[key].is_null()) obj[key] = value;
+}
+
+std::string PullPolicyFor(const std::string& image) {
+  if (image.find('@') != std::string::npos) return "IfNotPresent";
+  size_t slash = image.rfind('/');
+  size_t colon = image.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return "Always";
+  return image.substr(colon + 1) == "latest" ? "Always" : "IfNotPresent";
+}
+
+void PodSpecDefaults(Json& spec) {
+  if (!spec.is_object()) return;
+  SetDefault(spec, "restartPolicy", "Always");
+  SetDefault(spec, "dnsPolicy", "ClusterFirst");
+  SetDefault(spec, "schedulerName", "default-scheduler");
+  SetDefault(spec, "terminationGracePeriodSeconds", 30);
+  SetDefault(spec, "securityContext", Json::object());
+  for (const char* list : {"initContainers", "containers"}) {
+    auto it = spec.find(list);
+    if (it == spec.end() || !it->is_array()) continue;
+    for (Json& c : *it) {
+      if (!c.is_object()) continue;
+      SetDefault(c, "imagePullPolicy", PullPolicyFor(c.value("image", "")));
+      SetDefault(c, "terminationMessagePath", "/dev/termination-log");
+      SetDefault(c, "terminationMessagePolicy", "File");
+      SetDefault(c, "resources", Json::object());
+      if (auto ports = c.find("ports"); ports != c.end() && ports->is_array()) {
+        for (Json& p : *ports) {
+          if (p.is_object()) SetDefault(p, "protocol", "TCP");
+        }
+      }
+    }
+  }
+}
+
+void TemplateDefaults(Json& spec) {
+  if (!spec.contains("template") || !spec["template"].is_object()) return;
+  Json& tmpl = spec["template"];
+  if (tmpl.contains("spec")) PodSpecDefaults(tmpl["spec"]);
+}
+
+// Invalid when a container's requests are not quantities; `what` is e.g. "Deployment/web/api".
+void ValidateRequests(const Json& pod_spec, const std::string& what, const std::string& path) {
+  if (!pod_spec.is_object()) return;
+  for (const char* list : {"initContainers", "containers"}) {
+    auto it = pod_spec.find(list);
+    if (it == pod_spec.end() || !it->is_array()) continue;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& c = (*it)[i];
+      if (!c.is_object() || !c.contains("resources") || !c["resources"].is_object()) continue;
+      for (const char* section : {"requests", "limits"}) {
+        const Json& r = c["resources"].value(section, Json::object());
+        if (!r.is_object()) continue;
+        for (const auto& [res, q] : r.items()) {
+          std::string text = q.is_string() ? q.get<std::string>() : q.is_number() ? q.dump() : "";
+          bool ok = res == "cpu" ? ParseCpuMilli(text).has_value()
+                                 : res == "memory" ? ParseBytes(text).has_value() : true;
+          if (!ok) {
+            Fail(Status::Invalid(what + ": " + path + "." + list + "[" + std::to_string(i) + "].resources." +
+                                 section + "." + res + ": \"" + text +
+                                 "\" is not a quantity (e.g. cpu 250m, 1, 0.5; memory 128Mi, 1Gi, 500M)"));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ObjectKey SimState::NormalizeKey(ObjectKey key) const {
+  if (IsClusterScoped(key.group, key.kind)) {
+    key.ns.clear();
+  } else if (key.ns.empty() && IsKnownNamespaced(key.group, key.kind)) {
+    key.ns = "default";
+  }
+  return key;
+}
+
+std::optional<ObjRow> SimState::FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied) {
+  Stmt q = db_->Prepare(std::string(kObjSelect) +
+                        "WHERE cluster = ? AND grp = ? AND kind = ? AND namespace = ? AND name = ?");
+  q.Bind(1, cluster).Bind(2, key.group).Bind(3, key.kind).Bind(4, key.ns).Bind(5, key.name);
+  if (!q.Step()) return std::nullopt;
+  return ReadObjRow(q, true, with_applied);
+}
+
+std::optional<ObjRow> SimState::FindObjectById(int64_t id, bool with_body) {
+  Stmt q = db_->Prepare(std::string(kObjSelect) + "WHERE id = ?");
+  q.Bind(1, id);
+  if (!q.Step()) return std::nullopt;
+  return ReadObjRow(q, with_body, false);
+}
+
+void SimState::WriteBody(ObjRow& row) {
+  row.rv = NextRv();
+  row.body["metadata"]["resourceVersion"] = std::to_string(row.rv);
+  Stmt u = db_->Prepare(
+      "UPDATE sim_objects SET body = ?, rv = ?, owner_kind = ?, owner_name = ?, revision = ?, node = ?, pin_node = ?, "
+      "cpu_milli = ?, mem_bytes = ?, pending = ?, ready = ?, next_event_at = ? WHERE id = ?");
+  u.Bind(1, row.body.dump())
+      .Bind(2, row.rv)
+      .Bind(3, row.owner_kind)
+      .Bind(4, row.owner_name)
+      .Bind(5, row.revision)
+      .Bind(6, row.node)
+      .Bind(7, row.pin_node)
+      .Bind(8, row.cpu)
+      .Bind(9, row.mem)
+      .Bind(10, int64_t{row.pending})
+      .Bind(11, int64_t{row.ready});
+  if (row.next_event_at) {
+    u.Bind(12, *row.next_event_at);
+  } else {
+    u.BindNull(12);
+  }
+  u.Bind(13, row.id).Run();
+}
+
+void SimState::InsertObject(const std::string& cluster, ObjRow& row) {
+  row.rv = NextRv();
+  row.body["metadata"]["resourceVersion"] = std::to_string(row.rv);
+  Stmt u = db_->Prepare(
+      "INSERT INTO sim_objects(cluster, grp, kind, namespace, name, body, applied, rv, owner_kind, owner_name, "
+      "revision, node, pin_node, cpu_milli, mem_bytes, created_ms, pending, ready, next_event_at) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  u.Bind(1, cluster).Bind(2, row.key.group).Bind(3, row.key.kind).Bind(4, row.key.ns).Bind(5, row.key.name);
+  u.Bind(6, row.body.dump());
+  if (row.applied) {
+    u.Bind(7, row.applied->dump());
+  } else {
+    u.BindNull(7);
+  }
+  u.Bind(8, row.rv)
+      .Bind(9, row.owner_kind)
+      .Bind(10, row.owner_name)
+      .Bind(11, row.revision)
+      .Bind(12, row.node)
+      .Bind(13, row.pin_node)
+      .Bind(14, row.cpu)
+      .Bind(15, row.mem)
+      .Bind(16, row.created_ms)
+      .Bind(17, int64_t{row.pending})
+      .Bind(18, int64_t{row.ready});
+  if (row.next_event_at) {
+    u.Bind(19, *row.next_event_at);
+  } else {
+    u.BindNull(19);
+  }
+  u.Run();
+  row.id = sqlite3_last_insert_rowid(db_->raw());
+}
+
+void SimState::CheckNamespace(const std::string& cluster, const std::string& ns) {
+  if (ns == "default" || ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease") return;
+  Stmt q = db_->Prepare(
+      "SELECT 1 FROM sim_objects WHERE cluster = ? AND grp = '' AND kind = 'Namespace' AND namespace = '' AND name = ?");
+  q.Bind(1, cluster).Bind(2, ns);
+  if (!q.Step()) {
+    Fail(Status::NotFound("namespaces \"" + ns + "\" not found (cluster " + cluster + "): create Namespace " + ns +
+                          " first"));
+  }
+}
+
+void SimState::ApplyDefaults(ClusterRow& c, const ObjectKey& key, Json& obj) {
+  Json& spec = obj["spec"];
+  if (key.group == "apps") {
+    if (!spec.is_object()) spec = Json::object();
+    SetDefault(spec, "revisionHistoryLimit", 10);
+    if (key.kind == "Deployment") {
+      SetDefault(spec, "replicas", 1);
+      SetDefault(spec, "progressDeadlineSeconds", 600);
+      SetDefault(spec, "strategy", Json{{"type", "RollingUpdate"}});
+      if (spec["strategy"].is_object() && spec["strategy"].value("type", "") == "RollingUpdate") {
+        SetDefault(spec["strategy"], "rollingUpdate", Json{{"maxSurge", "25%"}, {"maxUnavailable", "25%"}});
+      }
+    } else if (key.kind == "StatefulSet") {
+      SetDefault(spec, "replicas", 1);
+      SetDefault(spec, "podManagementPolicy", "OrderedReady");
+      SetDefault(spec, "updateStrategy", Json{{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}});
+    } else if (key.kind == "DaemonSet") {
+      SetDefault(spec, "updateStrategy",
+                 Json{{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", 1}, {"maxSurge", 0}}}});
+    }
+    TemplateDefaults(spec);
+  } else if (key.group.empty() && key.kind == "Pod") {
+    PodSpecDefaults(spec);
+  } else if (key.group.empty() && key.kind == "Service") {
+    if (!spec.is_object()) spec = Json::object();
+    SetDefault(spec, "type", "ClusterIP");
+    SetDefault(spec, "sessionAffinity", "None");
+    if (spec.value("type", "") != "ExternalName" && (!spec.contains("clusterIP") || spec["clusterIP"] == "")) {
+      int64_t n = c.next_ip++;
+      spec["clusterIP"] = "10.96." + std::to_string((n / 254) % 256) + "." + std::to_string(n % 254 + 1);
+      db_->Prepare("UPDATE sim_clusters SET next_ip = ? WHERE name = ?").Bind(1, c.next_ip).Bind(2, c.name).Run();
+    }
+    if (auto ports = spec.find("ports"); ports != spec.end() && ports->is_array()) {
+      for (Json& p : *ports) {
+        if (!p.is_object()) continue;
+        SetDefault(p, "protocol", "TCP");
+        if (p.contains("port")) SetDefault(p, "targetPort", p["port"]);
+      }
+    }
+  }
+  if (obj["spec"].is_null()) obj.erase("spec");
+}
+
+Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
+  if (!desired.is_object() || !desired.value("apiVersion", Json()).is_string() ||
+      !desired.value("kind", Json()).is_string() || !desired.value("metadata", Json()).is_object() ||
+      !desired["metadata"].value("name", Json()).is_string() || desired["metadata"]["name"] == "") {
+    Fail(Status::Invalid("cluster " + c.name + ": an object to apply needs apiVersion, kind and metadata.name"));
+  }
+  ObjectKey key = NormalizeKey(KeyOf(desired));
+  const std::string what = key.ToString() + " in cluster " + c.name;
+  Json& md = desired["metadata"];
+  if (key.ns.empty()) {
+    md.erase("namespace");
+  } else {
+    md["namespace"] = key.ns;
+    CheckNamespace(c.name, key.ns);
+  }
+  desired.erase("status");
+  for (const char* f : {"resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink"}) {
+    md.erase(f);
+  }
+  if (IsWorkload(key)) {
+    const Json& spec = desired.value("spec", Json::object());
+    if (!spec.is_object() || !spec.value("template", Json()).is_object()) {
+      Fail(Status::Invalid(what + ": spec.template is required"));
+    }
+    ValidateRequests(spec["template"].value("spec", Json::object()), what, "spec.template.spec");
+  } else if (IsPod(key)) {
+    ValidateRequests(desired.value("spec", Json::object()), what, "spec");
+  }
+
+  std::optional<ObjRow> live = FindObject(c.name, key, true);
+  Json merged = ApplyMerge(live ? &live->body : nullptr, desired, live && live->applied ? &*live->applied : nullptr);
+  ApplyDefaults(c, key, merged);
+  const int64_t now = Now();
+  bool spec_changed = true;
+  ObjRow row;
+  if (live) {
+    if (merged == live->body) {  // a no-op apply: keep resourceVersion, remember what converge sent
+      if (!live->applied || *live->applied != desired) {
+        db_->Prepare("UPDATE sim_objects SET applied = ? WHERE id = ?").Bind(1, desired.dump()).Bind(2, live->id).Run();
+      }
+      return live->body;
+    }
+    spec_changed = SpecPart(merged) != SpecPart(live->body);
+    if (spec_changed) merged["metadata"]["generation"] = live->body["metadata"].value("generation", 1) + 1;
+    row = std::move(*live);
+    row.body = std::move(merged);
+    WriteBody(row);
+    db_->Prepare("UPDATE sim_objects SET applied = ? WHERE id = ?").Bind(1, desired.dump()).Bind(2, row.id).Run();
+  } else {
+    Json& m = merged["metadata"];
+    m["uid"] = NewUid();
+    m["generation"] = 1;
+    m["creationTimestamp"] = Rfc3339(now);
+    if (IsNamespace(key)) merged["status"] = {{"phase", "Active"}};
+    row.key = key;
+    row.body = std::move(merged);
+    row.applied = desired;
+    row.created_ms = now;
+    InsertObject(c.name, row);
+  }
+  if (IsWorkload(key) && spec_changed) {
+    ReconcileWorkload(c, key.kind, key.ns, key.name);
+    if (auto after = FindObjectById(row.id)) return after->body;
+  } else if (IsPod(key) && !live) {
+    std::vector<NodeRow> nodes = LoadNodes(c.name);
+    PodRequests(row.body.value("spec", Json::object()), &row.cpu, &row.mem);
+    row.pending = true;
+    SchedulePod(c, nodes, row);
+    return row.body;
+  }
+  return row.body;
+}
+
+void SimState::DeleteLocked(ClusterRow& c, const ObjRow& row) {
+  std::set<WorkloadRef> owners;
+  if (IsNamespace(row.key)) {
+    std::vector<std::tuple<std::string, int64_t, int64_t>> freed;
+    {
+      Stmt q = db_->Prepare(
+          "SELECT node, SUM(cpu_milli), SUM(mem_bytes) FROM sim_objects WHERE cluster = ? AND namespace = ? "
+          "AND node != '' GROUP BY node");
+      q.Bind(1, c.name).Bind(2, row.key.name);
+      while (q.Step()) freed.emplace_back(q.Text(0), q.Int(1), q.Int(2));
+    }
+    for (const auto& [node, cpu, mem] : freed) {
+      db_->Prepare("UPDATE sim_nodes SET alloc_cpu = alloc_cpu - ?, alloc_mem = alloc_mem - ? WHERE cluster = ? AND name = ?")
+          .Bind(1, cpu)
+          .Bind(2, mem)
+          .Bind(3, c.name)
+          .Bind(4, node)
+          .Run();
+    }
+    db_->Prepare("DELETE FROM sim_objects WHERE cluster = ? AND namespace = ?").Bind(1, c.name).Bind(2, row.key.name).Run();
+  } else if (IsWorkload(row.key)) {
+    DeletePods(c.name, OwnedPods(c.name, row.key.ns, row.key.kind, row.key.name), nullptr);
+  } else if (IsPod(row.key)) {
+    DeletePods(c.name, {row}, &owners);
+  }
+  db_->Prepare("DELETE FROM sim_objects WHERE id = ?").Bind(1, row.id).Run();
+  for (const WorkloadRef& o : owners) ReconcileWorkload(c, std::get<0>(o), std::get<1>(o), std::get<2>(o));
+  std::set<WorkloadRef> scheduled;
+  SchedulePending(c, &scheduled);
+  RefreshAll(c, scheduled);
+}
+
+Result<Json> SimState::Get(const std::string& cluster, const ObjectKey& key) {
+  return Guard([&]() -> Result<Json> {
+    ClusterRow c = Preflight(cluster);
+    AdvanceIfDue(c);
+    ObjectKey k = NormalizeKey(key);
+    std::optional<ObjRow> row = FindObject(cluster, k);
+    if (!row) return Status::NotFound(k.ToString() + " not found in cluster " + cluster);
+    return std::move(row->body);
+  });
+}
+
+Result<std::vector<std::optional<Json>>> SimState::GetMany(const std::string& cluster,
+                                                           const std::vector<ObjectKey>& keys) {
+  return Guard([&]() -> Result<std::vector<std::optional<Json>>> {
+    ClusterRow c = Preflight(cluster);
+    AdvanceIfDue(c);
+    std::vector<std::optional<Json>> out;
+    out.reserve(keys.size());
+    for (const ObjectKey& key : keys) {
+      std::optional<ObjRow> row = FindObject(cluster, NormalizeKey(key));
+      out.push_back(row ? std::optional<Json>(std::move(row->body)) : std::nullopt);
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> SimState::ResourceVersions(const std::string& cluster,
+                                                            const std::vector<ObjectKey>& keys) {
+  return Guard([&]() -> Result<std::vector<std::string>> {
+    ClusterRow c = Preflight(cluster);
+    AdvanceIfDue(c);
+    std::vector<std::string> out;
+    out.reserve(keys.size());
+    for (const ObjectKey& key : keys) {
+      ObjectKey k = NormalizeKey(key);
+      Stmt q = db_->Prepare("SELECT rv FROM sim_objects WHERE cluster = ? AND grp = ? AND kind = ? AND namespace = ? AND name = ?");
+      q.Bind(1, cluster).Bind(2, k.group).Bind(3, k.kind).Bind(4, k.ns).Bind(5, k.name);
+      out.push_back(q.Step() ? std::to_string(q.Int(0)) : "");
+    }
+    return out;
+  });
+}
+
+Result<Json> SimState::Apply(const std::string& cluster, const Json& desired) {
+  return Guard([&]() -> Result<Json> {
+    ClusterRow c = Preflight(cluster);
+    return Write([&]() -> Result<Json> {
+      c = LoadCluster(cluster);
+      if (NeedsAdvance(c, Now())) Advance(c);
+      return ApplyLocked(c, desired);
+    });
+  });
+}
+
+Status SimState::Delete(const std::string& cluster, const ObjectKey& key) {
+  return Guard([&]() -> Status {
+    ClusterRow c = Preflight(cluster);
+    Write([&] {
+      c = LoadCluster(cluster);
+      if (NeedsAdvance(c, Now())) Advance(c);
+      if (std::optional<ObjRow> row = FindObject(cluster, NormalizeKey(key))) DeleteLocked(c, *row);
+    });
+    return Status::Ok();
+  });
+}
+
+ObjRow SimState::ResolveByName(const std::string& cluster, const std::string& kind, const std::string& ns_name) {
+  static const std::map<std::string, std::string> kShortNames = {
+      {"deploy", "deployment"}, {"sts", "statefulset"}, {"ds", "daemonset"},      {"svc", "service"},
+      {"ns", "namespace"},      {"cm", "configmap"},    {"po", "pod"},            {"sa", "serviceaccount"},
+      {"ing", "ingress"},       {"pvc", "persistentvolumeclaim"}};
+  std::string want = Lower(kind);
+  if (auto it = kShortNames.find(want); it != kShortNames.end()) want = it->second;
+  auto matches = [&](const ObjectKey& k) {
+    std::string lk = Lower(k.kind);
+    std::string plural = lk + "s";
+    if (!lk.empty() && (lk.back() == 's' || lk.back() == 'x' || (lk.size() > 1 && lk.compare(lk.size() - 2, 2, "ch") == 0))) {
+      plural = lk + "es";
+    } else if (lk.size() > 1 && lk.back() == 'y' && std::string("aeiou").find(lk[lk.size() - 2]) == std::string::npos) {
+      plural = lk.substr(0, lk.size() - 1) + "ies";
+    }
+    return want == lk || want == plural || (!k.group.empty() && (want == lk + "." + k.group || want == plural + "." + k.group));
+  };
+  std::string ns, name = ns_name;
+  if (auto slash = ns_name.find('/'); slash != std::string::npos) {
+    ns = ns_name.substr(0, slash);
+    name = ns_name.substr(slash + 1);
+  }
+  for (const std::string& try_ns : ns.empty() ? std::vector<std::string>{"", "default"} : std::vector<std::string>{ns}) {
+    Stmt q = db_->Prepare(std::string(kObjSelect) + "WHERE cluster = ? AND namespace = ? AND name = ?");
+    q.Bind(1, cluster).Bind(2, try_ns).Bind(3, name);
+    while (q.Step()) {
+      ObjRow row = ReadObjRow(q, true, false);
+      if (matches(row.key)) return row;
+    }
+  }
+  Fail(Status::NotFound("cluster " + cluster + ": no " + kind + " named " + ns_name +
+                        " (kind matches case-insensitively or as a plural; `converge sim list` shows the objects)"));
+}
+
+Status SimState::Patch(const std::string& cluster, const std::string& kind, const std::string& ns_name,
+                       const std::string& merge_patch) {
+  return Guard([&]() -> Status {
+    Json patch = Json::parse(merge_patch, nullptr, false);
+    if (patch.is_discarded() || !patch.is_object()) {
+      return Status::Invalid("sim patch of " + kind + " " + ns_name + " in cluster " + cluster +
+                             ": the patch must be a JSON object (a JSON merge patch), e.g. '{\"spec\":{\"replicas\":5}}'");
+    }
+    Write([&] {
+      ClusterRow c = LoadCluster(cluster);
+      Advance(c);
+      ObjRow row = ResolveByName(cluster, kind, ns_name);
+      Json patched = row.body;
+      patched.merge_patch(patch);
+      // Identity and server-owned metadata are not the patcher's to change.
+      for (const char* f : {"apiVersion", "kind"}) patched[f] = row.body[f];
+      if (!patched["metadata"].is_object()) patched["metadata"] = Json::object();
+      for (const char* f : {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp"}) {
+        if (row.body["metadata"].contains(f)) {
+          patched["metadata"][f] = row.body["metadata"][f];
+        } else {
+          patched["metadata"].erase(f);
+        }
+      }
+      ApplyDefaults(c, row.key, patched);
+      if (IsWorkload(row.key)) {
+        ValidateRequests(patched["spec"].value("template", Json::object()).value("spec", Json::object()),
+                         row.key.ToString(), "spec.template.spec");
+      }
+      if (patched == row.body) return;
+      bool spec_changed = SpecPart(patched) != SpecPart(row.body);
+      if (spec_changed) patched["metadata"]["generation"] = row.body["metadata"].value("generation", 1) + 1;
+      row.body = std::move(patched);
+      WriteBody(row);
+      if (IsWorkload(row.key) && spec_changed) ReconcileWorkload(c, row.key.kind, row.key.ns, row.key.name);
+    });
+    return Status::Ok();
+  });
+}
+
+Status SimState::DeleteByName(const std::string& cluster, const std::string& kind, const std::string& ns_name) {
+  return Guard([&]() -> Status {
+    Write([&] {
+      ClusterRow c = LoadCluster(cluster);
+      Advance(c);
+      ObjRow row = ResolveByName(cluster, kind, ns_name);
+      DeleteLocked(c, row);
+    });
+    return Status::Ok();
+  });
+}
+
+}  // namespace converge::sim

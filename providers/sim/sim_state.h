@@ -1,0 +1,240 @@
+// SimState: one connection to the simulated world in <state_dir>/converge.db and every operation
+// on it: clouds and clusters (sim_clusters.cc), API objects with server-side apply
+// (sim_objects.cc), the workload controllers and the scheduler (sim_workloads.cc), and faults.
+// Simulated time is lazy: before a cluster is read or written, its due timers (pods starting,
+// nodes becoming ready, progress deadlines) are run up to Env::NowMillis() ("advance"); the check
+// is two indexed lookups, the work is proportional to what is due. Each public method is one
+// transaction at most (a read that finds due timers first commits the advance). Public methods
+// return Status; internals throw SimError (sim_db.h). One thread at a time per SimState.
+// Private to providers/sim (only its .cc files include it, hence the full nlohmann/json.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/status.h"
+#include "engine/model/fleet.h"
+#include "engine/model/object.h"
+#include "providers/sim/sim_db.h"
+
+namespace converge {
+class Env;
+}
+
+namespace converge::sim {
+
+struct Timings {
+  int64_t create_ms = 3000;
+  int64_t pod_start_ms = 1000;
+  int64_t upgrade_step_ms = 1000;
+  int64_t scale_ms = 1000;
+};
+
+struct Faults {
+  bool outage = false;
+  double api_error_rate = 0;
+  int64_t latency_ms = 0;
+
+  Json ToJson() const;
+  static Faults FromJson(const std::string& text);
+};
+
+// A sim_clusters row plus its cloud's timings.
+struct ClusterRow {
+  std::string name, cloud, region, zone, manifest, uid, version, upgrade_to;
+  std::vector<std::string> upgrade_pools;
+  int64_t rv = 0, generation = 0, created_at = 0, ready_at = 0, upgrade_at = 0, scale_until = 0, next_ip = 0;
+  std::optional<int64_t> next_event_at;
+  bool deletion_protection = false;
+  Faults faults;
+  Timings timings;
+};
+
+// A sim_nodes row.
+struct NodeRow {
+  std::string name, pool;
+  int64_t idx = 0, cpu = 0, mem = 0, alloc_cpu = 0, alloc_mem = 0, ready_at = 0;
+  Json labels;
+};
+
+// A sim_objects row.
+struct ObjRow {
+  int64_t id = 0;
+  ObjectKey key;
+  Json body;
+  std::optional<Json> applied;
+  int64_t rv = 0;
+  std::string owner_kind, owner_name, revision, node, pin_node;
+  int64_t cpu = 0, mem = 0, created_ms = 0;
+  bool pending = false, ready = false;
+  std::optional<int64_t> next_event_at;
+};
+
+// (kind, namespace, name) of a workload whose status needs recomputing.
+using WorkloadRef = std::tuple<std::string, std::string, std::string>;
+
+class SimState {
+ public:
+  // Opens <state_dir>/converge.db. Seeds the API-error PRNG from CONVERGE_SIM_SEED when set.
+  static Result<std::unique_ptr<SimState>> Open(const std::string& state_dir, Env* env);
+
+  // --- CloudProvider (sim_clusters.cc). `cloud` scopes lookups ("" = any cloud).
+  Status EnsureCloud(const CloudSpec& cloud);
+  Result<Json> GetCluster(const std::string& cloud, const std::string& name);
+  Status ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec& spec);
+  Status DeleteCluster(const std::string& cloud, const std::string& name);
+  // NotFound when the cluster does not exist (on `cloud`).
+  Status CheckCluster(const std::string& cloud, const std::string& name);
+
+  // --- ClusterConnector (sim_objects.cc); faults and "still creating" apply.
+  Result<Json> Get(const std::string& cluster, const ObjectKey& key);
+  Result<std::vector<std::optional<Json>>> GetMany(const std::string& cluster, const std::vector<ObjectKey>& keys);
+  Result<std::vector<std::string>> ResourceVersions(const std::string& cluster, const std::vector<ObjectKey>& keys);
+  Result<Json> Apply(const std::string& cluster, const Json& desired);
+  Status Delete(const std::string& cluster, const ObjectKey& key);
+
+  // --- SimWorld (sim_objects.cc, sim_clusters.cc, sim_world.cc); no faults apply.
+  Result<Json> List();
+  Status Patch(const std::string& cluster, const std::string& kind, const std::string& ns_name,
+               const std::string& merge_patch);
+  Status DeleteByName(const std::string& cluster, const std::string& kind, const std::string& ns_name);
+  Status Fault(const std::string& cluster, const std::string& fault);
+  Status Heal(const std::string& cluster);
+
+ private:
+  SimState(std::unique_ptr<Db> db, Env* env);
+
+  // Runs `f` in a write transaction (flushing the resourceVersion counter before COMMIT). A
+  // returned non-ok Status (or Result) rolls the transaction back, as a thrown SimError does.
+  template <typename F>
+  auto Write(F&& f) {
+    WriteTxn txn(*db_);
+    rv_loaded_ = false;
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      FlushRv();
+      txn.Commit();
+    } else {
+      auto result = f();
+      if (!IsOk(result)) {
+        rv_loaded_ = false;
+        return result;
+      }
+      FlushRv();
+      txn.Commit();
+      return result;
+    }
+  }
+  static bool IsOk(const Status& s) { return s.ok(); }
+  template <typename T>
+  static bool IsOk(const Result<T>& r) { return r.ok(); }
+  template <typename T>
+  static bool IsOk(const T&) { return true; }
+
+  // --- common (sim_state.cc)
+  int64_t Now();
+  int64_t NextRv();
+  void FlushRv();
+  std::string NewUid();
+  std::string RandomSuffix(int n);
+  std::optional<ClusterRow> FindCluster(const std::string& name);
+  ClusterRow LoadCluster(const std::string& name, const std::string& cloud = "");
+  // Loads the cluster for a connector call and applies faults and "still creating".
+  ClusterRow Preflight(const std::string& cluster);
+  bool NeedsAdvance(const ClusterRow& c, int64_t now);
+  // Runs due timers of `c` up to now; inside a write transaction.
+  void Advance(ClusterRow& c);
+  // Commits an advance when one is due (for read paths).
+  void AdvanceIfDue(ClusterRow& c);
+
+  // --- clusters (sim_clusters.cc)
+  Json ClusterJson(const ClusterRow& c, int64_t now);
+  void SettleUpgrade(ClusterRow& c, int64_t now);
+  std::string EffectiveVersion(const ClusterRow& c, int64_t now) const;
+  std::string PoolVersion(const ClusterRow& c, const std::string& pool, const std::string& stored, int64_t now) const;
+  void AddNodes(const ClusterRow& c, const std::string& pool, const std::string& flavor, const std::string& arch,
+                int64_t cpu, int64_t mem, int64_t from, int64_t to, int64_t ready_at);
+  void RemoveNode(ClusterRow& c, const std::string& node, std::set<WorkloadRef>* owners);
+  void UpdateNextNodeEvent(ClusterRow& c, int64_t now);
+  void EnsureCloudLocked(const CloudSpec& cloud);
+
+  // --- objects (sim_objects.cc)
+  ObjectKey NormalizeKey(ObjectKey key) const;
+  std::optional<ObjRow> FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied = false);
+  std::optional<ObjRow> FindObjectById(int64_t id, bool with_body = true);
+  // Inserts `row` (cluster, key, body with uid etc. already set) with a fresh rv; sets row.id/rv.
+  void InsertObject(const std::string& cluster, ObjRow& row);
+  void CheckNamespace(const std::string& cluster, const std::string& ns);
+  void ApplyDefaults(ClusterRow& c, const ObjectKey& key, Json& obj);
+  Json ApplyLocked(ClusterRow& c, Json desired);
+  // Writes `row.body` as a new revision: sets metadata.resourceVersion from a fresh rv.
+  void WriteBody(ObjRow& row);
+  void DeleteLocked(ClusterRow& c, const ObjRow& row);
+  // Resolves `kind` (case-insensitive, or lowercase plural) and "ns/name" to a live object.
+  ObjRow ResolveByName(const std::string& cluster, const std::string& kind, const std::string& ns_name);
+
+  // --- workloads and scheduling (sim_workloads.cc)
+  std::vector<NodeRow> LoadNodes(const std::string& cluster);
+  void ReconcileWorkload(ClusterRow& c, const std::string& kind, const std::string& ns, const std::string& name);
+  void ReconcileDaemonSets(ClusterRow& c);
+  void RefreshStatus(ClusterRow& c, const WorkloadRef& ref);
+  void RefreshAll(ClusterRow& c, const std::set<WorkloadRef>& refs);
+  void CreatePod(ClusterRow& c, std::vector<NodeRow>& nodes, const Json& owner, const std::string& name,
+                 const std::string& revision, const std::string& pin_node, const Json& extra_labels);
+  // Picks a node for a pending pod (binding it, starting it at `at` + pod start time, or setting
+  // it Running when that is already past); else sets its Unschedulable status. Changes `pod` and
+  // the chosen node's allocation, not the pod's row. True when bound; *changed when the body changed.
+  bool BindPod(ClusterRow& c, std::vector<NodeRow>& nodes, ObjRow& pod, int64_t at, bool* changed);
+  // BindPod on a stored pod, writing it when it changed. True when bound.
+  bool SchedulePod(ClusterRow& c, std::vector<NodeRow>& nodes, ObjRow& pod, int64_t at = -1);
+  // Retries every pending pod of `c`, oldest first (`at`: when capacity appeared; -1 = now).
+  void SchedulePending(ClusterRow& c, std::set<WorkloadRef>* owners, int64_t at = -1);
+  void StartPod(ClusterRow& c, ObjRow& pod, int64_t at);
+  // Deletes pod rows, returning their requests to their nodes; collects the pods' owners.
+  void DeletePods(const std::string& cluster, const std::vector<ObjRow>& pods, std::set<WorkloadRef>* owners);
+  std::vector<ObjRow> OwnedPods(const std::string& cluster, const std::string& ns, const std::string& kind,
+                                const std::string& name);
+
+  std::unique_ptr<Db> db_;
+  Env* env_;
+  std::mt19937_64 name_rng_;
+  std::mt19937_64 fault_rng_;
+  bool rv_loaded_ = false;
+  int64_t rv_next_ = 0;
+  int64_t rv_stored_ = 0;
+};
+
+// Helpers shared by the sim's .cc files.
+// "SELECT <the sim_objects columns ReadObjRow reads> FROM sim_objects "; append a WHERE clause.
+extern const char* const kObjSelect;
+ObjRow ReadObjRow(const Stmt& q, bool with_body, bool with_applied);
+// Sums the containers' resources.requests of a pod spec (malformed or missing = 0).
+void PodRequests(const Json& pod_spec, int64_t* cpu_milli, int64_t* mem_bytes);
+std::string Rfc3339(int64_t ms);
+std::optional<int64_t> ParseRfc3339(const std::string& text);
+std::string Lower(std::string s);
+// Status guard for public entry points: converts SimError and JSON/std exceptions.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SimError& e) {
+    return e.status;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Internal(std::string("sim: malformed stored JSON: ") + e.what());
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("sim: ") + e.what());
+  }
+}
+
+}  // namespace converge::sim
