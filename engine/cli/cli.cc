@@ -1,0 +1,281 @@
+#include "engine/cli/cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/base/env.h"
+#include "engine/cli/output.h"
+#include "engine/cli/progress.h"
+#include "engine/reconcile/reconciler.h"
+#include "engine/store/store.h"
+#include "providers/provider.h"
+#include "providers/sim/sim_world.h"
+
+namespace converge {
+namespace {
+
+struct GlobalOptions {
+  std::string state_dir;
+  std::string output;  // "" or "json"
+  int verbose = 0;
+};
+
+struct SourceOptions {
+  SourceSpec spec;
+};
+
+void AddSourceOptions(CLI::App* cmd, SourceOptions* o) {
+  cmd->add_option("--repo", o->spec.url, "Git repository: URL (file://, git://, http(s)://, ssh://) or local path")
+      ->required();
+  cmd->add_option("--ref", o->spec.ref, "branch, tag or full commit SHA (default: the remote's default branch)");
+  cmd->add_option("--path", o->spec.path, "subdirectory of the repository holding the specs");
+  cmd->add_option("--token-env", o->spec.token_env, "environment variable holding an https token");
+  cmd->add_option("--username-env", o->spec.username_env, "environment variable holding the https user name");
+  cmd->add_option("--ssh-key-env", o->spec.ssh_key_env, "environment variable holding the path of an ssh private key");
+}
+
+std::string DefaultStateDir(Env* env) {
+  std::string dir = env->GetVar("CONVERGE_STATE_DIR");
+  if (!dir.empty()) return dir;
+  std::string xdg = env->GetVar("XDG_STATE_HOME");
+  if (!xdg.empty()) return xdg + "/converge";
+  std::string home = env->GetVar("HOME");
+  return (home.empty() ? std::string(".") : home) + "/.local/state/converge";
+}
+
+bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }
+bool StderrIsTty() { return isatty(STDERR_FILENO) == 1; }
+
+int Fail(const Status& st, const GlobalOptions& g) {
+  // Errors go to stderr in both modes; with -o json, stdout still gets one JSON document.
+  std::cerr << "error: " << st.message() << "\n";
+  if (g.output == "json") {
+    std::cout << nlohmann::json{{"error", st.message()}, {"code", CodeName(st.code())}}.dump(2) << "\n";
+  }
+  return 1;
+}
+
+// Everything a command needs: the store and a reconciler over it.
+struct Session {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Reconciler> reconciler;
+};
+
+Result<Session> OpenSession(const GlobalOptions& g) {
+  Env* env = Env::Default();
+  Status st = env->CreateDirs(g.state_dir);
+  if (!st.ok()) return st;
+  Result<std::unique_ptr<Store>> store = Store::Open(g.state_dir + "/converge.db", env);
+  if (!store.ok()) return store.status();
+  Session s;
+  s.store = std::move(store).value();
+  s.reconciler = std::make_unique<Reconciler>(env, s.store.get(), &ProviderRegistry::Global(), g.state_dir);
+  return s;
+}
+
+int RunValidate(const GlobalOptions& g, const SourceOptions& src) {
+  Result<Session> s = OpenSession(g);
+  if (!s.ok()) return Fail(s.status(), g);
+  Result<ValidateResult> r = s->reconciler->Validate(src.spec);
+  if (!r.ok()) return Fail(r.status(), g);
+  std::cout << (g.output == "json" ? ValidateToJson(*r) : ValidateToText(*r));
+  return 0;
+}
+
+int RunPlan(const GlobalOptions& g, const SourceOptions& src, bool no_prune, bool allow_destroy, bool detailed) {
+  Result<Session> s = OpenSession(g);
+  if (!s.ok()) return Fail(s.status(), g);
+  SyncRequest req;
+  req.source = src.spec;
+  req.prune = !no_prune;
+  req.allow_destroy = allow_destroy;
+  Result<PlanResult> r = s->reconciler->ComputePlan(req);
+  if (!r.ok()) return Fail(r.status(), g);
+  std::cout << (g.output == "json" ? PlanToJson(*r) : PlanToText(*r, StdoutIsTty()));
+  if (detailed && !r->plan.empty()) return 2;
+  return 0;
+}
+
+int RunApply(const GlobalOptions& g, const SourceOptions& src, bool no_prune, bool allow_destroy,
+             const ApplyOptions& options) {
+  Result<Session> s = OpenSession(g);
+  if (!s.ok()) return Fail(s.status(), g);
+  SyncRequest req;
+  req.source = src.spec;
+  req.prune = !no_prune;
+  req.allow_destroy = allow_destroy;
+  req.apply = options;
+  std::unique_ptr<ApplyObserver> progress = MakeProgressPrinter(StderrIsTty(), g.output == "json");
+  Result<ApplyOutcome> r = s->reconciler->Apply(req, progress.get());
+  progress.reset();
+  if (!r.ok()) return Fail(r.status(), g);
+  if (g.output == "json") {
+    std::cout << ApplyToJson(*r);
+  } else {
+    if (!r->planned.warnings.empty()) {
+      for (const Diagnostic& d : r->planned.warnings) std::cerr << "warning: " << d.ToString() << "\n";
+    }
+    std::cout << ApplyToText(*r, StdoutIsTty());
+  }
+  if (!r->status.ok()) {
+    std::cerr << "error: " << r->status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int RunStatus(const GlobalOptions& g) {
+  Result<Session> s = OpenSession(g);
+  if (!s.ok()) return Fail(s.status(), g);
+  Result<FleetStatus> r = s->reconciler->CurrentStatus();
+  if (!r.ok()) return Fail(r.status(), g);
+  std::cout << (g.output == "json" ? StatusToJson(*r) : StatusToText(*r, StdoutIsTty()));
+  return 0;
+}
+
+int RunHistory(const GlobalOptions& g, int limit) {
+  Result<Session> s = OpenSession(g);
+  if (!s.ok()) return Fail(s.status(), g);
+  Result<std::vector<SyncRun>> runs = s->store->ListSyncRuns(limit);
+  if (!runs.ok()) return Fail(runs.status(), g);
+  std::cout << (g.output == "json" ? HistoryToJson(*runs) : HistoryToText(*runs));
+  return 0;
+}
+
+struct SimArgs {
+  std::string cluster, kind, name, patch, fault;
+};
+
+int RunSim(const GlobalOptions& g, const std::string& verb, const SimArgs& a) {
+  Env* env = Env::Default();
+  Status st = env->CreateDirs(g.state_dir);
+  if (!st.ok()) return Fail(st, g);
+  Result<std::unique_ptr<SimWorld>> world = SimWorld::Open(g.state_dir, env);
+  if (!world.ok()) return Fail(world.status(), g);
+  if (verb == "list") {
+    Result<Json> list = (*world)->List();
+    if (!list.ok()) return Fail(list.status(), g);
+    std::cout << (g.output == "json" ? list->dump(2) + "\n" : (*world)->FormatList(*list));
+    return 0;
+  }
+  if (verb == "patch") st = (*world)->Patch(a.cluster, a.kind, a.name, a.patch);
+  if (verb == "delete") st = (*world)->Delete(a.cluster, a.kind, a.name);
+  if (verb == "fault") st = (*world)->Fault(a.cluster, a.fault);
+  if (verb == "heal") st = (*world)->Heal(a.cluster);
+  if (!st.ok()) return Fail(st, g);
+  if (g.output == "json") {
+    std::cout << nlohmann::json{{"ok", true}}.dump() << "\n";
+  } else {
+    std::cout << "sim " << verb << ": done\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  Env* env = Env::Default();
+  CLI::App app{"converge: GitOps for multi-cloud Kubernetes fleets"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options (--state-dir, -o) may also follow the subcommand
+  app.set_version_flag("--version", std::string("converge 0.1.0"));
+  GlobalOptions g;
+  g.state_dir = DefaultStateDir(env);
+  app.add_option("--state-dir", g.state_dir, "state directory (env CONVERGE_STATE_DIR)")->capture_default_str();
+  app.add_option("-o,--output", g.output, "output format: json")->check(CLI::IsMember({"json", "text"}));
+  app.add_flag("-v,--verbose", g.verbose, "more logs on stderr (repeat for debug)");
+
+  SourceOptions src;
+  bool no_prune = false, prune = false, allow_destroy = false, detailed = false;
+  ApplyOptions apply;
+  double timeout_s = 300;
+  int history_limit = 50;
+
+  CLI::App* validate = app.add_subcommand("validate", "parse and validate specs; no provider calls");
+  AddSourceOptions(validate, &src);
+
+  CLI::App* plan = app.add_subcommand("plan", "show what apply would change");
+  AddSourceOptions(plan, &src);
+  plan->add_flag("--detailed-exitcode", detailed, "exit 2 when there are changes, 0 when none, 1 on error");
+  plan->add_flag("--no-prune", no_prune, "do not plan deletes of objects Git no longer has");
+  plan->add_flag("--allow-destroy", allow_destroy, "plan deletes of Clusters Git no longer has");
+
+  CLI::App* applyc = app.add_subcommand("apply", "converge the fleet to the commit");
+  AddSourceOptions(applyc, &src);
+  applyc->add_flag("--prune", prune, "delete objects converge created that Git no longer has (default)");
+  applyc->add_flag("--no-prune", no_prune, "keep objects Git no longer has");
+  applyc->add_flag("--allow-destroy", allow_destroy, "allow deleting Clusters Git no longer has");
+  applyc->add_option("--parallelism", apply.parallelism, "clusters worked on at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  applyc->add_flag("--wait", apply.wait, "wait until clusters are Running and applied objects are Healthy");
+  applyc->add_option("--timeout", timeout_s, "seconds to wait for each health condition")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  CLI::App* status = app.add_subcommand("status", "clusters and managed objects: health, drift, last sync");
+  CLI::App* history = app.add_subcommand("history", "sync runs: commit, time, result, counts");
+  history->add_option("--limit", history_limit, "most recent runs to show")->capture_default_str();
+
+  CLI::App* sim = app.add_subcommand("sim", "look at and perturb the simulated clouds");
+  sim->require_subcommand(1);
+  SimArgs sa;
+  CLI::App* sim_list = sim->add_subcommand("list", "clouds, clusters, nodes and objects");
+  CLI::App* sim_patch = sim->add_subcommand("patch", "JSON merge patch a live object (creates drift)");
+  sim_patch->add_option("CLUSTER", sa.cluster)->required();
+  sim_patch->add_option("KIND", sa.kind)->required();
+  sim_patch->add_option("NAME", sa.name, "NAMESPACE/NAME, or NAME for cluster-scoped objects")->required();
+  sim_patch->add_option("PATCH", sa.patch, "JSON merge patch, e.g. '{\"spec\":{\"replicas\":5}}'")->required();
+  CLI::App* sim_delete = sim->add_subcommand("delete", "delete a live object");
+  sim_delete->add_option("CLUSTER", sa.cluster)->required();
+  sim_delete->add_option("KIND", sa.kind)->required();
+  sim_delete->add_option("NAME", sa.name, "NAMESPACE/NAME, or NAME for cluster-scoped objects")->required();
+  CLI::App* sim_fault = sim->add_subcommand("fault", "inject a fault: outage | api-errors=RATE | latency=MS");
+  sim_fault->add_option("CLUSTER", sa.cluster)->required();
+  sim_fault->add_option("FAULT", sa.fault)->required();
+  CLI::App* sim_heal = sim->add_subcommand("heal", "clear every fault of a cluster");
+  sim_heal->add_option("CLUSTER", sa.cluster)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  if (g.output == "text") g.output.clear();
+  if (prune && no_prune) {
+    std::cerr << "error: --prune and --no-prune contradict each other: give one\n";
+    return 1;
+  }
+  apply.timeout_ms = static_cast<int64_t>(timeout_s * 1000);
+
+  auto logger = spdlog::stderr_color_mt("converge");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(g.verbose >= 2 ? spdlog::level::debug : g.verbose == 1 ? spdlog::level::info : spdlog::level::warn);
+  spdlog::set_pattern("%^%l%$: %v");
+
+  try {
+    if (*validate) return RunValidate(g, src);
+    if (*plan) return RunPlan(g, src, no_prune, allow_destroy, detailed);
+    if (*applyc) return RunApply(g, src, no_prune, allow_destroy, apply);
+    if (*status) return RunStatus(g);
+    if (*history) return RunHistory(g, history_limit);
+    if (*sim_list) return RunSim(g, "list", sa);
+    if (*sim_patch) return RunSim(g, "patch", sa);
+    if (*sim_delete) return RunSim(g, "delete", sa);
+    if (*sim_fault) return RunSim(g, "fault", sa);
+    if (*sim_heal) return RunSim(g, "heal", sa);
+  } catch (const std::exception& e) {
+    return Fail(Status::Internal(std::string("unexpected: ") + e.what()), g);
+  }
+  return 1;
+}
+
+}  // namespace converge

@@ -1,0 +1,54 @@
+#include "engine/reconcile/inventory_recorder.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/env.h"
+#include "engine/base/hash.h"
+#include "engine/health/health.h"
+
+namespace converge {
+
+std::string DesiredHash(const Json& desired) { return Sha256Hex(desired.dump()); }
+
+std::string ResourceVersionOf(const Json& live) {
+  auto md = live.find("metadata");
+  if (md == live.end() || !md->is_object()) return "";
+  auto rv = md->find("resourceVersion");
+  return rv != md->end() && rv->is_string() ? rv->get<std::string>() : "";
+}
+
+StoreRecorder::StoreRecorder(Store* store, Env* env, int64_t source_id, std::map<ObjectRef, InventoryEntry> inventory)
+    : store_(store), env_(env), source_id_(source_id), inventory_(std::move(inventory)) {}
+
+Status StoreRecorder::BeforeAction(const Action& action) {
+  InventoryEntry& e = inventory_[action.ref];
+  e.source_id = source_id_;
+  e.ref = action.ref;
+  if (e.api_version.empty()) e.api_version = action.api_version;
+  e.pending = true;
+  e.updated_at = env_->NowMillis();
+  return store_->WriteInventory({e}, {});
+}
+
+Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
+  if (action.type == ChangeType::kDelete) {
+    inventory_.erase(action.ref);
+    return store_->WriteInventory({}, {{source_id_, action.ref}});
+  }
+  InventoryEntry& e = inventory_[action.ref];
+  e.source_id = source_id_;
+  e.ref = action.ref;
+  e.api_version = action.api_version;
+  e.last_applied = action.desired->dump();
+  e.desired_hash = DesiredHash(*action.desired);
+  e.live_version = live ? ResourceVersionOf(*live) : "";
+  HealthStatus h = AssessHealth(live);
+  e.health = HealthName(h.health);
+  e.health_message = h.message;
+  e.drift = false;
+  e.pending = false;
+  e.updated_at = env_->NowMillis();
+  return store_->WriteInventory({e}, {});
+}
+
+}  // namespace converge
