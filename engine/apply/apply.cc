@@ -35,10 +35,17 @@ class Reporter {
  public:
   Reporter(InventoryRecorder* recorder, ApplyObserver* observer) : recorder_(recorder), observer_(observer) {}
 
-  Status Before(const Action& a) {
+  Status BeforeAll(const std::vector<const Action*>& actions) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return recorder_ ? recorder_->BeforeActions(actions) : Status::Ok();
+  }
+  void Started(const Action& a) {
     std::lock_guard<std::mutex> lock(mu_);
     if (observer_) observer_->ActionStarted(a);
-    return recorder_ ? recorder_->BeforeAction(a) : Status::Ok();
+  }
+  Status Flush() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return recorder_ ? recorder_->Flush() : Status::Ok();
   }
   Status After(const Action& a, const Json* live) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -88,6 +95,7 @@ class Runner {
 
     for (size_t i : cluster_applies) RunClusterAction(i);
     RunClusters(per_cluster);
+    Status flushed = reporter_->Flush();
     for (size_t i : cluster_deletes) RunClusterAction(i);
 
     ApplyReport report;
@@ -100,6 +108,7 @@ class Runner {
       }
       if (r.outcome == ActionOutcome::kSkipped) report.skipped++;
     }
+    if (first_failure.ok() && !flushed.ok()) first_failure = flushed.WithContext("recording the inventory");
     if (first_failure.ok() && options_.wait) first_failure = WaitAllHealthy();
     report.status = first_failure;
     report.results = std::move(results_);
@@ -132,7 +141,8 @@ class Runner {
       Finish(i, Status::Internal("no provider for cluster " + name));
       return;
     }
-    Status st = reporter_->Before(a);
+    Status st = reporter_->BeforeAll({&a});
+    reporter_->Started(a);
     if (st.ok()) {
       if (a.type == ChangeType::kDelete) {
         st = Retry(a, [&] { return provider->DeleteCluster(name); });
@@ -149,6 +159,7 @@ class Runner {
       Result<Json> live = provider->GetCluster(name);
       st = reporter_->After(a, live.ok() ? &live.value() : nullptr);
     }
+    if (st.ok()) st = reporter_->Flush();
     if (!st.ok()) failed_clusters_.insert(name);
     Finish(i, st);
   }
@@ -247,6 +258,12 @@ class Runner {
       results_[idx[0]].outcome = ActionOutcome::kFailed;
       return;
     }
+    std::vector<const Action*> batch;
+    for (size_t i : idx) batch.push_back(&plan_.actions[i]);
+    if (Status bs = reporter_->BeforeAll(batch); !bs.ok()) {
+      SkipAll(idx, 0, bs);
+      return;
+    }
     std::vector<ObjectKey> wave_keys;
     int current_wave = 0;
     bool first = true;
@@ -267,9 +284,10 @@ class Runner {
         first = false;
         current_wave = a.wave;
       }
-      Status s = reporter_->Before(a);
+      reporter_->Started(a);
+      Status s;
       Result<Json> live = Status::Ok();
-      if (s.ok()) {
+      {
         if (a.type == ChangeType::kDelete) {
           s = Retry(a, [&] { return (*conn)->Delete(a.ref.key); });
         } else {

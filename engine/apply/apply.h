@@ -5,8 +5,8 @@
 //     healthy; then deletes (prune), Cluster deletes last.
 //   - Retryable provider errors are retried with exponential backoff (Env clock, so tests use a
 //     fake clock); other errors fail that action and the rest of that cluster's actions are skipped.
-//   - Every action is announced to the InventoryRecorder before and after its effect, so the store
-//     knows about an object before it exists live.
+//   - Every action is announced to the InventoryRecorder before its effect (one batch per cluster)
+//     and after it, so the store knows about an object before it exists live.
 // ExecutePlan is called from one thread; it calls the recorder and observer from worker threads,
 // serialized (never two calls at once).
 #pragma once
@@ -35,13 +35,17 @@ struct ApplyOptions {
   int64_t poll_interval_ms = 250;
 };
 
-// Told about each action before and after its effect (implemented over the Store).
+// Told about actions before and after their effect (implemented over the Store).
 class InventoryRecorder {
  public:
   virtual ~InventoryRecorder() = default;
-  virtual Status BeforeAction(const Action& action) = 0;
-  // `live` is the object after apply (null for deletes).
+  // Called with every action about to run on one cluster (or one fleet-level action), before the
+  // first of them takes effect; must be durable when it returns.
+  virtual Status BeforeActions(const std::vector<const Action*>& actions) = 0;
+  // `live` is the object after apply (null for deletes). May be buffered until Flush: the rows were
+  // made durable by BeforeActions, so a crash before Flush loses nothing the next run cannot see.
   virtual Status AfterAction(const Action& action, const Json* live) = 0;
+  virtual Status Flush() { return Status::Ok(); }
 };
 
 // Progress of a run (terminal printer, history). Calls are serialized.

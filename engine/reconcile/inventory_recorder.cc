@@ -20,35 +20,50 @@ std::string ResourceVersionOf(const Json& live) {
 StoreRecorder::StoreRecorder(Store* store, Env* env, int64_t source_id, std::map<ObjectRef, InventoryEntry> inventory)
     : store_(store), env_(env), source_id_(source_id), inventory_(std::move(inventory)) {}
 
-Status StoreRecorder::BeforeAction(const Action& action) {
-  InventoryEntry& e = inventory_[action.ref];
-  e.source_id = source_id_;
-  e.ref = action.ref;
-  if (e.api_version.empty()) e.api_version = action.api_version;
-  e.pending = true;
-  e.updated_at = env_->NowMillis();
-  return store_->WriteInventory({e}, {});
+Status StoreRecorder::BeforeActions(const std::vector<const Action*>& actions) {
+  std::vector<InventoryEntry> rows;
+  rows.reserve(actions.size());
+  for (const Action* action : actions) {
+    InventoryEntry& e = inventory_[action->ref];
+    e.source_id = source_id_;
+    e.ref = action->ref;
+    if (e.api_version.empty()) e.api_version = action->api_version;
+    e.pending = true;
+    e.updated_at = env_->NowMillis();
+    rows.push_back(e);
+  }
+  return store_->WriteInventory(rows, {});
 }
 
 Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
   if (action.type == ChangeType::kDelete) {
     inventory_.erase(action.ref);
-    return store_->WriteInventory({}, {{source_id_, action.ref}});
+    deletes_.push_back({source_id_, action.ref});
+  } else {
+    InventoryEntry& e = inventory_[action.ref];
+    e.source_id = source_id_;
+    e.ref = action.ref;
+    e.api_version = action.api_version;
+    e.last_applied = action.desired->dump();
+    e.desired_hash = DesiredHash(*action.desired);
+    e.live_version = live ? ResourceVersionOf(*live) : "";
+    HealthStatus h = AssessHealth(live);
+    e.health = HealthName(h.health);
+    e.health_message = h.message;
+    e.drift = false;
+    e.pending = false;
+    e.updated_at = env_->NowMillis();
+    upserts_.push_back(e);
   }
-  InventoryEntry& e = inventory_[action.ref];
-  e.source_id = source_id_;
-  e.ref = action.ref;
-  e.api_version = action.api_version;
-  e.last_applied = action.desired->dump();
-  e.desired_hash = DesiredHash(*action.desired);
-  e.live_version = live ? ResourceVersionOf(*live) : "";
-  HealthStatus h = AssessHealth(live);
-  e.health = HealthName(h.health);
-  e.health_message = h.message;
-  e.drift = false;
-  e.pending = false;
-  e.updated_at = env_->NowMillis();
-  return store_->WriteInventory({e}, {});
+  return upserts_.size() + deletes_.size() >= kBatch ? Flush() : Status::Ok();
+}
+
+Status StoreRecorder::Flush() {
+  if (upserts_.empty() && deletes_.empty()) return Status::Ok();
+  Status st = store_->WriteInventory(upserts_, deletes_);
+  upserts_.clear();
+  deletes_.clear();
+  return st;
 }
 
 }  // namespace converge

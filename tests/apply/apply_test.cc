@@ -34,10 +34,12 @@ class TempState {
 class Recorder : public InventoryRecorder, public ApplyObserver {
  public:
   explicit Recorder(Env* env = nullptr) : env_(env) {}
-  Status BeforeAction(const Action& a) override {
-    before.push_back(a.ref.ToString());
-    if (env_) started_at[a.ref.ToString()] = env_->NowMillis();
+  Status BeforeActions(const std::vector<const Action*>& actions) override {
+    for (const Action* a : actions) before.push_back(a->ref.ToString());
     return Status::Ok();
+  }
+  void ActionStarted(const Action& a) override {
+    if (env_) started_at[a.ref.ToString()] = env_->NowMillis();
   }
   Status AfterAction(const Action& a, const Json* live) override {
     after.push_back(a.ref.ToString());
