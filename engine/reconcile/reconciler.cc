@@ -325,22 +325,23 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
   }
 
   // Clusters converge manages that Git dropped: their specs (and clouds) come from the inventory.
-  std::vector<const InventoryEntry*> removed_rows;
   std::set<std::string> desired_clouds;
   for (const CloudSpec& c : loaded->specs.clouds) desired_clouds.insert(c.name);
+  bool any_removed = false;
+  std::vector<const InventoryEntry*> fleet_rows;
   for (const auto& [ref, e] : inventory) {
-    if ((IsFleetKind(ref, "Cluster") && !desired_clusters.count(ref.key.name)) ||
-        (IsFleetKind(ref, "Cloud") && !desired_clouds.count(ref.key.name)))
-      removed_rows.push_back(&e);
+    if (IsFleetKind(ref, "Cluster") || IsFleetKind(ref, "Cloud")) fleet_rows.push_back(&e);
+    any_removed |= (IsFleetKind(ref, "Cluster") && !desired_clusters.count(ref.key.name));
   }
   std::vector<CloudSpec> clouds = loaded->specs.clouds;
   std::vector<ClusterSpec> removed_clusters;
-  if (!removed_rows.empty()) {
-    Result<SpecSet> old = SpecsFromInventory(removed_rows);
-    if (old.ok()) {
-      for (CloudSpec& c : old->clouds) clouds.push_back(std::move(c));
-      removed_clusters = old->clusters;
-    }
+  if (any_removed) {
+    Result<SpecSet> old = SpecsFromInventory(fleet_rows);
+    if (!old.ok()) return old.status().WithContext("reading the clusters converge manages");
+    for (CloudSpec& c : old->clouds)
+      if (!desired_clouds.count(c.name)) clouds.push_back(std::move(c));
+    for (ClusterSpec& c : old->clusters)
+      if (!desired_clusters.count(c.name)) removed_clusters.push_back(std::move(c));
   }
   Result<std::unique_ptr<FleetSession>> fs =
       FleetSession::Create(clouds, loaded->specs.clusters, removed_clusters, registry, Context());
@@ -401,6 +402,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
       continue;
     }
     if (!request.allow_destroy) {
+      out.kept_clusters.push_back(c.name);
       out.warnings.push_back({"", 0, 0,
                               "cluster " + c.name +
                                   " is no longer declared in Git and is kept: run apply --allow-destroy to delete it"});
@@ -517,7 +519,11 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
 
   FleetSession* session = impl_->session.get();
   Status st;
+  // From here until it succeeds, the inventory may hold a mix of two commits: the no-op path must
+  // not trust it, whatever commit a later plan asks for.
+  if (!out.planned.plan.empty()) st = impl_->store->SetSourceSynced(out.planned.source_id, "", 0);
   for (const CloudSpec& cloud : session->clouds()) {
+    if (!st.ok()) break;
     CloudProvider* p = session->ProviderOfCloud(cloud.name);
     st = RetryWithBackoff(request.apply, impl_->env, [&] { return p->EnsureCloud(cloud); });
     if (!st.ok()) {
@@ -546,7 +552,8 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
     }
     if (!gone.empty()) (void)impl_->store->WriteInventory({}, gone);
   }
-  if (st.ok() && request.prune) {
+  // The no-op path trusts that the inventory is exactly this commit's desired state.
+  if (st.ok() && request.prune && out.planned.kept_clusters.empty()) {
     Status s = impl_->store->SetSourceSynced(out.planned.source_id, out.planned.commit, impl_->env->NowMillis());
     if (!s.ok()) st = s;
   }

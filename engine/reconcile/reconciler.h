@@ -43,6 +43,9 @@ struct PlanResult {
   std::vector<Diagnostic> warnings;
   std::vector<std::string> unreachable_clusters;  // not observed; their objects are not planned
   bool fast_path = false;                         // the no-op path was taken
+  // Clusters Git no longer declares that were kept (no --allow-destroy). While there are any, the
+  // inventory is not exactly the commit's desired state, so the no-op path is not taken.
+  std::vector<std::string> kept_clusters;
 };
 
 struct ApplyOutcome {

@@ -1,0 +1,189 @@
+// Cluster lifecycle, faults and crashes through the real binary: node pool scale and version
+// upgrade from Git, deletion protection and --allow-destroy, an outage isolating one cluster, and
+// kill -9 in the middle of an apply.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/cli/cli_harness.h"
+
+namespace converge::testing {
+namespace {
+
+using nlohmann::json;
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h_.WriteStandardFleet();
+    RunResult r = h_.WithRepo("apply", "--wait --timeout 60");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+
+  json ClusterStatus(const std::string& name) {
+    json s = h_.Json(h_.Converge("status -o json"));
+    for (const auto& c : s["clusters"])
+      if (c["name"] == name) return c;
+    return nullptr;
+  }
+
+  void Edit(const std::string& path, const std::string& from, const std::string& to) {
+    std::string text = h_.repo().ReadFile(path);
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    h_.repo().WriteFile(path, text);
+    h_.repo().Commit("edit " + path);
+  }
+
+  FleetHarness h_;
+};
+
+TEST_F(LifecycleTest, NodePoolScaleAndUpgradeFromGit) {
+  Edit("clusters/alpha.yaml", "count: 2", "count: 3");
+  Edit("clusters/alpha.yaml", "version: \"1.29\"", "version: \"1.30\"");
+  json plan = h_.Json(h_.WithRepo("plan", "-o json"));
+  ASSERT_EQ(plan["actions"].size(), 1u) << plan.dump(2);
+  EXPECT_EQ(plan["actions"][0]["action"], "update");
+  EXPECT_EQ(plan["actions"][0]["kind"], "Cluster");
+  EXPECT_EQ(plan["actions"][0]["name"], "alpha");
+  std::string diff = plan["actions"][0]["diff"];
+  EXPECT_NE(diff.find("+  - count: 3"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("+  version: \"1.30\""), std::string::npos) << diff;
+
+  RunResult r = h_.WithRepo("apply", "--wait --timeout 60");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json alpha = ClusterStatus("alpha");
+  EXPECT_EQ(alpha["phase"], "Running") << alpha.dump();
+  EXPECT_EQ(alpha["version"], "1.30");
+  EXPECT_EQ(alpha["nodes"], 3);
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+}
+
+TEST_F(LifecycleTest, ClusterRemovedFromGitIsKeptWithoutAllowDestroy) {
+  h_.repo().RemoveFile("clusters/beta.yaml");
+  // Nothing may target beta any more: web goes to prod only.
+  std::string web = h_.repo().ReadFile("apps/web.yaml");
+  for (size_t at; (at = web.find("cluster-selector: tier\n")) != std::string::npos;)
+    web.replace(at, 22, "cluster-selector: tier=prod\n");
+  h_.repo().WriteFile("apps/web.yaml", web);
+  h_.repo().Commit("retire beta");
+
+  RunResult plan = h_.WithRepo("plan", "-o json");
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  json p = h_.Json(plan);
+  for (const auto& a : p["actions"]) EXPECT_NE(a["kind"], "Cluster") << a.dump();
+  EXPECT_NE(p["warnings"].dump().find("allow-destroy"), std::string::npos) << p.dump(2);
+
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  EXPECT_EQ(ClusterStatus("beta")["phase"], "Running");
+
+  RunResult destroy = h_.WithRepo("apply", "--allow-destroy -o json");
+  ASSERT_EQ(destroy.exit_code, 0) << destroy.err;
+  json list = h_.Json(h_.Converge("sim list -o json"));
+  for (const auto& c : list["clusters"]) EXPECT_NE(c["name"], "beta");
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode --allow-destroy").exit_code, 0);
+}
+
+TEST_F(LifecycleTest, DeletionProtectionRefusesDestroy) {
+  Edit("clusters/beta.yaml", "  cloud: c1\n", "  cloud: c1\n  deletionProtection: true\n");
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  h_.repo().RemoveFile("clusters/beta.yaml");
+  std::string web = h_.repo().ReadFile("apps/web.yaml");
+  for (size_t at; (at = web.find("cluster-selector: tier\n")) != std::string::npos;)
+    web.replace(at, 22, "cluster-selector: tier=prod\n");
+  h_.repo().WriteFile("apps/web.yaml", web);
+  h_.repo().Commit("retire beta");
+  RunResult r = h_.WithRepo("apply", "--allow-destroy");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("deletionProtection"), std::string::npos) << r.err;
+  EXPECT_EQ(ClusterStatus("beta")["phase"], "Running");
+}
+
+TEST_F(LifecycleTest, OutageIsolatesOneClusterUntilHealed) {
+  std::string web = h_.repo().ReadFile("apps/web.yaml");
+  web.replace(web.find("greeting: hello"), 15, "greeting: bonjour");
+  h_.repo().WriteFile("apps/web.yaml", web);
+  h_.repo().Commit("new greeting");
+  ASSERT_EQ(h_.Converge("sim fault beta outage").exit_code, 0);
+
+  RunResult r = h_.WithRepo("apply", "-o json");
+  EXPECT_EQ(r.exit_code, 1);
+  json j = h_.Json(r);
+  EXPECT_NE(j["error"].get<std::string>().find("beta"), std::string::npos) << j.dump(2);
+  int alpha_updated = 0;
+  for (const auto& a : j["actions"]) {
+    EXPECT_NE(a["cluster"], "beta") << a.dump();
+    if (a["cluster"] == "alpha" && a["result"] == "succeeded") alpha_updated++;
+  }
+  EXPECT_EQ(alpha_updated, 1);
+  json status = h_.Json(h_.Converge("status -o json"));
+  for (const auto& o : status["objects"])
+    if (o["cluster"] == "beta") {
+      EXPECT_EQ(o["health"], "Unknown") << o.dump();
+    }
+
+  ASSERT_EQ(h_.Converge("sim heal beta").exit_code, 0);
+  json plan = h_.Json(h_.WithRepo("plan", "-o json"));
+  ASSERT_EQ(plan["actions"].size(), 1u) << plan.dump(2);
+  EXPECT_EQ(plan["actions"][0]["cluster"], "beta");
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+}
+
+TEST_F(LifecycleTest, KillDashNineMidApplyThenNextApplyConverges) {
+  // Slow every API call so the apply is surely in flight when it is killed.
+  for (int i = 0; i < 20; i++) {
+    h_.repo().WriteFile("apps/many-" + std::to_string(i) + ".yaml",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many-" + std::to_string(i) +
+                            "\n  namespace: web\n  annotations:\n    converge.dev/clusters: alpha,beta\ndata:\n  i: \"" +
+                            std::to_string(i) + "\"\n");
+  }
+  h_.repo().Commit("many");
+  ASSERT_EQ(h_.Converge("sim fault alpha latency=100").exit_code, 0);
+  ASSERT_EQ(h_.Converge("sim fault beta latency=100").exit_code, 0);
+
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string state = h_.state_dir();
+    std::string url = h_.url();
+    execl(CONVERGE_BINARY, CONVERGE_BINARY, "--state-dir", state.c_str(), "apply", "--repo", url.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the apply finished before it was killed; slow it down further";
+
+  ASSERT_EQ(h_.Converge("sim heal alpha").exit_code, 0);
+  ASSERT_EQ(h_.Converge("sim heal beta").exit_code, 0);
+  RunResult again = h_.WithRepo("apply", "--wait --timeout 60");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+  json list = h_.Json(h_.Converge("sim list -o json"));
+  int many = 0;
+  for (const auto& o : list["objects"])
+    if (o["name"].get<std::string>().rfind("many-", 0) == 0) many++;
+  EXPECT_EQ(many, 40);
+  json hist = h_.Json(h_.Converge("history -o json"));
+  bool interrupted = false;
+  for (const auto& r : hist["runs"]) interrupted |= r["result"] == "interrupted";
+  EXPECT_TRUE(interrupted) << hist.dump(2);
+
+  // And what the killed run created is pruned like anything else once Git drops it.
+  for (int i = 0; i < 20; i++) h_.repo().RemoveFile("apps/many-" + std::to_string(i) + ".yaml");
+  h_.repo().Commit("fewer");
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  list = h_.Json(h_.Converge("sim list -o json"));
+  for (const auto& o : list["objects"]) EXPECT_NE(o["name"].get<std::string>().rfind("many-", 0), 0u) << o.dump();
+}
+
+}  // namespace
+}  // namespace converge::testing
