@@ -28,18 +28,14 @@ struct GlobalOptions {
   int verbose = 0;
 };
 
-struct SourceOptions {
-  SourceSpec spec;
-};
-
-void AddSourceOptions(CLI::App* cmd, SourceOptions* o) {
-  cmd->add_option("--repo", o->spec.url, "Git repository: URL (file://, git://, http(s)://, ssh://) or local path")
+void AddSourceOptions(CLI::App* cmd, SourceSpec* o) {
+  cmd->add_option("--repo", o->url, "Git repository: URL (file://, git://, http(s)://, ssh://) or local path")
       ->required();
-  cmd->add_option("--ref", o->spec.ref, "branch, tag or full commit SHA (default: the remote's default branch)");
-  cmd->add_option("--path", o->spec.path, "subdirectory of the repository holding the specs");
-  cmd->add_option("--token-env", o->spec.token_env, "environment variable holding an https token");
-  cmd->add_option("--username-env", o->spec.username_env, "environment variable holding the https user name");
-  cmd->add_option("--ssh-key-env", o->spec.ssh_key_env, "environment variable holding the path of an ssh private key");
+  cmd->add_option("--ref", o->ref, "branch, tag or full commit SHA (default: the remote's default branch)");
+  cmd->add_option("--path", o->path, "subdirectory of the repository holding the specs");
+  cmd->add_option("--token-env", o->token_env, "environment variable holding an https token");
+  cmd->add_option("--username-env", o->username_env, "environment variable holding the https user name");
+  cmd->add_option("--ssh-key-env", o->ssh_key_env, "environment variable holding the path of an ssh private key");
 }
 
 std::string DefaultStateDir(Env* env) {
@@ -81,22 +77,18 @@ Result<Session> OpenSession(const GlobalOptions& g) {
   return s;
 }
 
-int RunValidate(const GlobalOptions& g, const SourceOptions& src) {
+int RunValidate(const GlobalOptions& g, const SourceSpec& src) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  Result<ValidateResult> r = s->reconciler->Validate(src.spec);
+  Result<ValidateResult> r = s->reconciler->Validate(src);
   if (!r.ok()) return Fail(r.status(), g);
   std::cout << (g.output == "json" ? ValidateToJson(*r) : ValidateToText(*r));
   return 0;
 }
 
-int RunPlan(const GlobalOptions& g, const SourceOptions& src, bool no_prune, bool allow_destroy, bool detailed) {
+int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  SyncRequest req;
-  req.source = src.spec;
-  req.prune = !no_prune;
-  req.allow_destroy = allow_destroy;
   Result<PlanResult> r = s->reconciler->ComputePlan(req);
   if (!r.ok()) return Fail(r.status(), g);
   std::cout << (g.output == "json" ? PlanToJson(*r) : PlanToText(*r, StdoutIsTty()));
@@ -104,15 +96,9 @@ int RunPlan(const GlobalOptions& g, const SourceOptions& src, bool no_prune, boo
   return 0;
 }
 
-int RunApply(const GlobalOptions& g, const SourceOptions& src, bool no_prune, bool allow_destroy,
-             const ApplyOptions& options) {
+int RunApply(const GlobalOptions& g, const SyncRequest& req) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  SyncRequest req;
-  req.source = src.spec;
-  req.prune = !no_prune;
-  req.allow_destroy = allow_destroy;
-  req.apply = options;
   std::unique_ptr<ApplyObserver> progress = MakeProgressPrinter(StderrIsTty(), g.output == "json");
   Result<ApplyOutcome> r = s->reconciler->Apply(req, progress.get());
   progress.reset();
@@ -193,9 +179,10 @@ int RunCli(int argc, char** argv) {
   app.add_option("-o,--output", g.output, "output format: json")->check(CLI::IsMember({"json", "text"}));
   app.add_flag("-v,--verbose", g.verbose, "more logs on stderr (repeat for debug)");
 
-  SourceOptions src;
-  bool no_prune = false, prune = false, allow_destroy = false, detailed = false;
-  ApplyOptions apply;
+  SyncRequest req;
+  SourceSpec& src = req.source;
+  ApplyOptions& apply = req.apply;
+  bool no_prune = false, prune = false, detailed = false;
   double timeout_s = 300;
   int history_limit = 50;
 
@@ -206,13 +193,13 @@ int RunCli(int argc, char** argv) {
   AddSourceOptions(plan, &src);
   plan->add_flag("--detailed-exitcode", detailed, "exit 2 when there are changes, 0 when none, 1 on error");
   plan->add_flag("--no-prune", no_prune, "do not plan deletes of objects Git no longer has");
-  plan->add_flag("--allow-destroy", allow_destroy, "plan deletes of Clusters Git no longer has");
+  plan->add_flag("--allow-destroy", req.allow_destroy, "plan deletes of Clusters Git no longer has");
 
   CLI::App* applyc = app.add_subcommand("apply", "converge the fleet to the commit");
   AddSourceOptions(applyc, &src);
   applyc->add_flag("--prune", prune, "delete objects converge created that Git no longer has (default)");
   applyc->add_flag("--no-prune", no_prune, "keep objects Git no longer has");
-  applyc->add_flag("--allow-destroy", allow_destroy, "allow deleting Clusters Git no longer has");
+  applyc->add_flag("--allow-destroy", req.allow_destroy, "allow deleting Clusters Git no longer has");
   applyc->add_option("--parallelism", apply.parallelism, "clusters worked on at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -255,6 +242,7 @@ int RunCli(int argc, char** argv) {
     return 1;
   }
   apply.timeout_ms = static_cast<int64_t>(timeout_s * 1000);
+  req.prune = !no_prune;
 
   auto logger = spdlog::stderr_color_mt("converge");
   spdlog::set_default_logger(logger);
@@ -263,8 +251,8 @@ int RunCli(int argc, char** argv) {
 
   try {
     if (*validate) return RunValidate(g, src);
-    if (*plan) return RunPlan(g, src, no_prune, allow_destroy, detailed);
-    if (*applyc) return RunApply(g, src, no_prune, allow_destroy, apply);
+    if (*plan) return RunPlan(g, req, detailed);
+    if (*applyc) return RunApply(g, req);
     if (*status) return RunStatus(g);
     if (*history) return RunHistory(g, history_limit);
     if (*sim_list) return RunSim(g, "list", sa);
