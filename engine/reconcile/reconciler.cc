@@ -171,7 +171,9 @@ Result<PlanResult> Reconciler::ComputePlan(const SyncRequest& request) {
 
 Result<PlanResult> Reconciler::Impl::ComputePlan(const SyncRequest& request,
                                                  std::map<ObjectRef, InventoryEntry>* inventory_out) {
-  Result<SourceRecord> source = store->UpsertSource(request.source.url, request.source.ref, request.source.path);
+  // Sources are recorded and shown by their URL without any user:password part.
+  Result<SourceRecord> source =
+      store->UpsertSource(RedactUrl(request.source.url), request.source.ref, request.source.path);
   if (!source.ok()) return source.status();
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(request.source, CacheRoot(), env);
   if (!snap.ok()) return snap.status();
@@ -185,7 +187,7 @@ Result<PlanResult> Reconciler::Impl::ComputePlan(const SyncRequest& request,
   }
 
   PlanResult out;
-  out.url = request.source.url;
+  out.url = RedactUrl(request.source.url);
   out.ref = request.source.ref;
   out.path = request.source.path;
   out.commit = (*snap)->commit();
@@ -303,7 +305,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
   Result<Loaded> loaded = LoadSnapshot(snap);
   if (!loaded.ok()) return loaded.status();
   PlanResult out;
-  out.url = request.source.url;
+  out.url = RedactUrl(request.source.url);
   out.ref = request.source.ref;
   out.path = request.source.path;
   out.commit = loaded->commit;

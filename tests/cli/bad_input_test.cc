@@ -109,6 +109,24 @@ TEST_F(BadInputTest, StoreFromNewerSchemaIsRefusedAndKept) {
   EXPECT_EQ(again.exit_code, 1);  // still refused: nothing reset it
 }
 
+TEST_F(BadInputTest, CredentialsNeverReachOutputOrStore) {
+  setenv("CONVERGE_TEST_TOKEN", "s3cr3t-t0ken-value", 1);
+  int port = UnusedLocalPort();
+  std::string url = "http://robot:pa55w0rd@127.0.0.1:" + std::to_string(port) + "/fleet.git";
+  for (const char* cmd : {"validate", "plan", "apply"}) {
+    RunResult r = h_.Converge(std::string(cmd) + " --repo " + url + " --token-env CONVERGE_TEST_TOKEN -v -v");
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find("s3cr3t"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("pa55w0rd"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
+  }
+  unsetenv("CONVERGE_TEST_TOKEN");
+  int code = 0;
+  std::string grep = RunCommand("grep -r -l -a -e s3cr3t -e pa55w0rd " + h_.state_dir(), &code);
+  EXPECT_NE(code, 0) << "a secret was written to the state dir: " << grep;
+}
+
 TEST_F(BadInputTest, UnknownFlagIsAUsageError) {
   RunResult r = h_.Converge("plan --bogus");
   EXPECT_EQ(r.exit_code, 1);
