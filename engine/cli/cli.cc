@@ -92,6 +92,13 @@ int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
   Result<PlanResult> r = s->reconciler->ComputePlan(req);
   if (!r.ok()) return Fail(r.status(), g);
   std::cout << (g.output == "json" ? PlanToJson(*r) : PlanToText(*r, StdoutIsTty()));
+  if (!r->unreachable_clusters.empty()) {
+    // The plan is incomplete: "no changes" (0) or "changes" (2) would both be a guess.
+    std::string names;
+    for (const auto& c : r->unreachable_clusters) names += (names.empty() ? "" : ", ") + c;
+    std::cerr << "error: the plan is incomplete: clusters " << names << " could not be observed\n";
+    return 1;
+  }
   if (detailed && !r->plan.empty()) return 2;
   return 0;
 }

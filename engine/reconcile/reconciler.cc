@@ -192,10 +192,22 @@ Result<PlanResult> Reconciler::Impl::ComputePlan(const SyncRequest& request,
   out.path = request.source.path;
   out.commit = (*snap)->commit();
   out.source_id = source->id;
+  spdlog::info("source {} resolved to commit {} ({} spec files)", out.url, out.commit, (*snap)->files().size());
+  int64_t started = env->NowMillis();
   Result<bool> fast = TryFastPath(request, *source, out.commit, inventory, &out);
   if (!fast.ok()) return fast.status();
-  if (*fast) return out;
-  return FullPlan(request, *source, **snap, inventory);
+  if (*fast) {
+    spdlog::info("no-op path: commit already applied; {} objects checked by resourceVersion in {} ms, {} changed",
+                 out.plan.summary.unchanged + out.plan.actions.size(), env->NowMillis() - started,
+                 out.plan.actions.size());
+    return out;
+  }
+  Result<PlanResult> full = FullPlan(request, *source, **snap, inventory);
+  if (full.ok()) {
+    spdlog::info("planned {} actions ({} unchanged) in {} ms", full->plan.actions.size(), full->plan.summary.unchanged,
+                 env->NowMillis() - started);
+  }
+  return full;
 }
 
 // The no-op path: the commit is the one last applied completely, so the desired state is exactly

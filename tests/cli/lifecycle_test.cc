@@ -110,6 +110,12 @@ TEST_F(LifecycleTest, OutageIsolatesOneClusterUntilHealed) {
   h_.repo().WriteFile("apps/web.yaml", web);
   h_.repo().Commit("new greeting");
   ASSERT_EQ(h_.Converge("sim fault beta outage").exit_code, 0);
+  RunResult partial = h_.WithRepo("plan", "--detailed-exitcode -o json");
+  EXPECT_EQ(partial.exit_code, 1) << "an incomplete plan is neither 0 nor 2";
+  json pj = h_.Json(partial);
+  EXPECT_EQ(pj["unreachableClusters"], json::array({"beta"})) << pj.dump(2);
+  ASSERT_EQ(pj["actions"].size(), 1u);
+  EXPECT_EQ(pj["actions"][0]["cluster"], "alpha");
 
   RunResult r = h_.WithRepo("apply", "-o json");
   EXPECT_EQ(r.exit_code, 1);
