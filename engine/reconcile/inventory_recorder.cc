@@ -39,6 +39,17 @@ Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
   if (action.type == ChangeType::kDelete) {
     inventory_.erase(action.ref);
     deletes_.push_back({source_id_, action.ref});
+    // A deleted cluster takes its objects with it, in the same write.
+    if (action.ref.cluster.empty() && action.ref.key.kind == "Cluster") {
+      for (auto it = inventory_.begin(); it != inventory_.end();) {
+        if (it->first.cluster == action.ref.key.name) {
+          deletes_.push_back({source_id_, it->first});
+          it = inventory_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
   } else {
     InventoryEntry& e = inventory_[action.ref];
     e.source_id = source_id_;

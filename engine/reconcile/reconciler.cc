@@ -20,7 +20,8 @@
 namespace converge {
 namespace {
 
-const ObjectKey kCloudKind{kConvergeGroup, "Cloud", "", ""};
+// The file name of specs read back from the inventory rather than from Git.
+constexpr const char* kInventoryFile = "<inventory>";
 
 bool IsFleetKind(const ObjectRef& ref, const char* kind) {
   return ref.cluster.empty() && ref.key.group == kConvergeGroup && ref.key.kind == kind;
@@ -46,7 +47,7 @@ Result<SpecSet> SpecsFromInventory(const std::vector<const InventoryEntry*>& row
     if (e->last_applied.empty()) continue;
     text += "---\n" + e->last_applied + "\n";
   }
-  SpecFile file{"<inventory>", "", [text] { return Result<std::string>(text); }};
+  SpecFile file{kInventoryFile, "", [text] { return Result<std::string>(text); }};
   return LoadSpecs({file}, nullptr);
 }
 
@@ -65,6 +66,9 @@ struct Reconciler::Impl {
   ProviderRegistry* registry;
   std::string state_dir;
   std::unique_ptr<FleetSession> session;  // from the last ComputePlan
+  // Plans refresh cached live versions and drift flags in the inventory only while holding the
+  // state lock, so they never write over a concurrent apply's rows.
+  bool may_write_cache = false;
 
   ProviderContext Context() const { return ProviderContext{env, state_dir}; }
 
@@ -100,32 +104,34 @@ struct Reconciler::Impl {
     return out;
   }
 
-  // Fleet-level Cloud rows to write after a successful apply: every desired cloud, and removal of
-  // the ones Git no longer has.
-  void RecordClouds(int64_t source_id, const std::map<ObjectRef, InventoryEntry>& inventory) {
+  // Records every desired Cloud (before anything runs on it) and, with `remove_missing` (after a
+  // successful apply), forgets the Clouds Git no longer has.
+  Status RecordClouds(int64_t source_id, const std::map<ObjectRef, InventoryEntry>& inventory, bool remove_missing) {
     std::vector<InventoryEntry> upserts;
     std::vector<std::pair<int64_t, ObjectRef>> deletes;
     std::set<std::string> desired;
     for (const CloudSpec& c : session->clouds()) {
+      if (c.manifest.file == kInventoryFile) continue;  // read back from the inventory, not Git
       desired.insert(c.name);
       InventoryEntry e;
       e.source_id = source_id;
       e.ref = FleetRef("Cloud", c.name);
       e.api_version = kConvergeApiVersion;
-      e.last_applied = c.manifest.body ? c.manifest.body->dump() : "";
-      e.desired_hash = c.manifest.body ? DesiredHash(*c.manifest.body) : "";
+      e.last_applied = c.manifest.body->dump();
+      e.desired_hash = DesiredHash(*c.manifest.body);
       e.health = "Healthy";
       e.updated_at = env->NowMillis();
       auto it = inventory.find(e.ref);
       if (it == inventory.end() || it->second.desired_hash != e.desired_hash) upserts.push_back(e);
     }
-    for (const auto& [ref, e] : inventory) {
-      if (IsFleetKind(ref, "Cloud") && !desired.count(ref.key.name)) deletes.push_back({source_id, ref});
+    if (remove_missing) {
+      for (const auto& [ref, e] : inventory) {
+        if (IsFleetKind(ref, "Cloud") && !desired.count(ref.key.name)) deletes.push_back({source_id, ref});
+      }
+      upserts.clear();
     }
-    if (!upserts.empty() || !deletes.empty()) {
-      Status st = store->WriteInventory(upserts, deletes);
-      if (!st.ok()) spdlog::warn("cannot record clouds: {}", st.message());
-    }
+    if (upserts.empty() && deletes.empty()) return Status::Ok();
+    return store->WriteInventory(upserts, deletes).WithContext("recording clouds");
   }
 
   Result<PlanResult> ComputePlan(const SyncRequest& request, std::map<ObjectRef, InventoryEntry>* inventory_out);
@@ -165,6 +171,8 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
 }
 
 Result<PlanResult> Reconciler::ComputePlan(const SyncRequest& request) {
+  Result<std::unique_ptr<StateLock>> lock = StateLock::Acquire(impl_->state_dir, false);
+  impl_->may_write_cache = lock.ok();
   std::map<ObjectRef, InventoryEntry> inventory;
   return impl_->ComputePlan(request, &inventory);
 }
@@ -298,7 +306,7 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
       diff_against_last(*moved[i], obj ? &*obj : nullptr);
     }
   }
-  if (!refreshed.empty()) (void)store->WriteInventory(refreshed, {});
+  if (may_write_cache && !refreshed.empty()) (void)store->WriteInventory(refreshed, {});
   Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
   if (!ordered.ok()) return ordered.status();
   out->plan.actions = std::move(ordered).value();
@@ -374,6 +382,20 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
     bool same_desired = inv && d && !inv->pending && inv->desired_hash == DesiredHash(*d->body);
     if (diff.type == ChangeType::kUnchanged) {
       if (d) unchanged++;
+      if (d && live && !same_desired) {
+        InventoryEntry e;
+        e.source_id = source.id;
+        e.ref = ref;
+        e.api_version = d->api_version;
+        e.last_applied = d->body->dump();
+        e.desired_hash = DesiredHash(*d->body);
+        e.live_version = ResourceVersionOf(*live);
+        HealthStatus h = AssessHealth(live);
+        e.health = HealthName(h.health);
+        e.health_message = h.message;
+        e.updated_at = env->NowMillis();
+        out.adopt.push_back(std::move(e));
+      }
       if (same_desired && live && (inv->live_version != ResourceVersionOf(*live) || inv->drift)) {
         InventoryEntry e = *inv;
         e.live_version = ResourceVersionOf(*live);
@@ -432,20 +454,22 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
   for (const auto& [ref, e] : inventory)
     if (!ref.cluster.empty() && !desired.count(ref)) per_cluster[ref.cluster].push_back(ref);
 
+  std::set<std::string> kept(out.kept_clusters.begin(), out.kept_clusters.end());
   for (const auto& [cluster, refs] : per_cluster) {
     bool cluster_declared = desired_clusters.count(cluster) > 0;
-    bool cluster_destroyed = !cluster_declared && request.allow_destroy;
-    if (cluster_destroyed) continue;  // its objects go with it
     CloudProvider* provider = session->ProviderOfCluster(cluster);
+    if (!cluster_declared && !provider) {
+      // The cluster is gone (destroyed, or its row was lost): so are its objects.
+      for (const ObjectRef& ref : refs) forget.push_back({source.id, ref});
+      continue;
+    }
+    if (!cluster_declared && request.allow_destroy) continue;  // its objects go with it
+    if (kept.count(cluster)) continue;  // a kept cluster keeps its workloads too
     if (cluster_declared && !cluster_ready[cluster]) {
       for (const ObjectRef& ref : refs) {  // the cluster is being created: everything is new
         auto d = desired.find(ref);
         if (d != desired.end()) add(ref, &d->second, nullptr);
       }
-      continue;
-    }
-    if (!provider) {
-      out.warnings.push_back({"", 0, 0, "cluster " + cluster + " has objects converge manages but is not declared"});
       continue;
     }
     Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
@@ -502,7 +526,9 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
       add(need_refs[i], d == desired.end() ? nullptr : &d->second, obj ? &*obj : nullptr);
     }
   }
-  if (!cache_updates.empty() || !forget.empty()) (void)store->WriteInventory(cache_updates, forget);
+  if (may_write_cache && (!cache_updates.empty() || !forget.empty())) {
+    (void)store->WriteInventory(cache_updates, forget);
+  }
 
   Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
   if (!ordered.ok()) return ordered.status();
@@ -520,6 +546,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   Result<std::unique_ptr<StateLock>> lock = StateLock::Acquire(impl_->state_dir, false);
   if (!lock.ok()) return lock.status();
   (void)impl_->store->MarkInterrupted();
+  impl_->may_write_cache = true;
 
   std::map<ObjectRef, InventoryEntry> inventory;
   Result<PlanResult> planned = impl_->ComputePlan(request, &inventory);
@@ -535,7 +562,9 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   Status st;
   // From here until it succeeds, the inventory may hold a mix of two commits: the no-op path must
   // not trust it, whatever commit a later plan asks for.
-  if (!out.planned.plan.empty()) st = impl_->store->SetSourceSynced(out.planned.source_id, "", 0);
+  if (!out.planned.plan.empty() || !out.planned.adopt.empty()) {
+    st = impl_->store->SetSourceSynced(out.planned.source_id, "", 0);
+  }
   for (const CloudSpec& cloud : session->clouds()) {
     if (!st.ok()) break;
     CloudProvider* p = session->ProviderOfCloud(cloud.name);
@@ -545,26 +574,22 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
       break;
     }
   }
+  // Clouds are recorded before any cluster on them, so the inventory can always reach its clusters.
+  // (The no-op path read the clouds back from the inventory: nothing to record.)
+  bool record_clouds = !out.planned.fast_path;
+  if (st.ok() && record_clouds) st = impl_->RecordClouds(out.planned.source_id, inventory, /*remove_missing=*/false);
+  // Objects already as Git wants them are recorded as converge's own.
+  if (st.ok() && !out.planned.adopt.empty()) st = impl_->store->WriteInventory(out.planned.adopt, {});
   if (st.ok()) {
     StoreRecorder recorder(impl_->store, impl_->env, out.planned.source_id, inventory);
     out.report = ExecutePlan(out.planned.plan, session->Targets(), request.apply, &recorder, observer, impl_->env);
     st = out.report.status;
   }
-  if (st.ok()) impl_->RecordClouds(out.planned.source_id, inventory);
+  if (st.ok() && record_clouds) st = impl_->RecordClouds(out.planned.source_id, inventory, /*remove_missing=*/true);
   if (st.ok() && !out.planned.unreachable_clusters.empty()) {
     std::string names;
     for (const auto& c : out.planned.unreachable_clusters) names += (names.empty() ? "" : ", ") + c;
     st = Status::Unavailable("not applied to unreachable clusters: " + names + "; run apply again once they are back");
-  }
-  // A destroyed cluster takes its objects with it.
-  if (st.ok()) {
-    std::vector<std::pair<int64_t, ObjectRef>> gone;
-    for (const Action& a : out.planned.plan.actions) {
-      if (a.type != ChangeType::kDelete || !IsFleetKind(a.ref, "Cluster")) continue;
-      for (const auto& [ref, e] : inventory)
-        if (ref.cluster == a.ref.key.name) gone.push_back({out.planned.source_id, ref});
-    }
-    if (!gone.empty()) (void)impl_->store->WriteInventory({}, gone);
   }
   // The no-op path trusts that the inventory is exactly this commit's desired state.
   if (st.ok() && request.prune && out.planned.kept_clusters.empty()) {

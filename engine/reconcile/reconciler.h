@@ -15,6 +15,7 @@
 #include "engine/model/fleet.h"
 #include "engine/plan/plan.h"
 #include "engine/source/source.h"
+#include "engine/store/store.h"
 
 namespace converge {
 
@@ -46,6 +47,10 @@ struct PlanResult {
   // Clusters Git no longer declares that were kept (no --allow-destroy). While there are any, the
   // inventory is not exactly the commit's desired state, so the no-op path is not taken.
   std::vector<std::string> kept_clusters;
+  // Objects that need no action but whose inventory row is missing, pending or records another
+  // desired state (e.g. live drift that Git then adopted, or a row left by a killed apply). Apply
+  // records them; plan never writes last-applied.
+  std::vector<InventoryEntry> adopt;
 };
 
 struct ApplyOutcome {

@@ -89,6 +89,52 @@ TEST_F(LifecycleTest, ClusterRemovedFromGitIsKeptWithoutAllowDestroy) {
   EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode --allow-destroy").exit_code, 0);
 }
 
+TEST_F(LifecycleTest, KeptClusterKeepsItsWorkloads) {
+  // An accidental removal (or a rename) of a Cluster file must not wipe the cluster's apps.
+  h_.repo().RemoveFile("clusters/beta.yaml");
+  h_.repo().Commit("oops");
+  RunResult r = h_.WithRepo("apply", "-o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json applied = h_.Json(r);
+  for (const auto& a : applied["actions"]) EXPECT_NE(a["cluster"], "beta") << a.dump();
+  json list = h_.Json(h_.Converge("sim list -o json"));
+  int beta_objects = 0;
+  for (const auto& o : list["objects"])
+    if (o["cluster"] == "beta" && o["kind"] != "Pod") beta_objects++;
+  EXPECT_EQ(beta_objects, 4);  // web's Namespace, ConfigMap, Deployment and Service
+}
+
+TEST_F(LifecycleTest, DriftThatGitAdoptsIsRecorded) {
+  // Someone scales by hand; Git then agrees. Nothing to apply, but converge must now own replicas=5,
+  // or a later no-op plan would "correct" it back to the old value.
+  ASSERT_EQ(h_.Converge("sim patch alpha deployment web/web '{\"spec\":{\"replicas\":5}}'").exit_code, 0);
+  std::string web = h_.repo().ReadFile("apps/web.yaml");
+  web.replace(web.find("replicas: 2"), 11, "replicas: 5");
+  h_.repo().WriteFile("apps/web.yaml", web);
+  h_.repo().Commit("adopt 5");
+  RunResult r = h_.WithRepo("apply", "--wait --timeout 60 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json plan = h_.Json(h_.WithRepo("plan", "--detailed-exitcode -o json"));
+  EXPECT_TRUE(plan["actions"].empty()) << plan.dump(2);
+  RunResult again = h_.WithRepo("plan", "--detailed-exitcode");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+}
+
+TEST_F(LifecycleTest, DestroyInterruptedByAFailureLeavesNoOrphans) {
+  h_.repo().RemoveFile("clusters/beta.yaml");
+  h_.repo().Commit("retire beta");
+  ASSERT_EQ(h_.Converge("sim fault alpha outage").exit_code, 0);
+  EXPECT_EQ(h_.WithRepo("apply", "--allow-destroy").exit_code, 1);
+  ASSERT_EQ(h_.Converge("sim heal alpha").exit_code, 0);
+  RunResult r = h_.WithRepo("apply", "--allow-destroy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json status = h_.Json(h_.Converge("status -o json"));
+  for (const auto& o : status["objects"]) EXPECT_NE(o["cluster"], "beta") << o.dump();
+  RunResult plan = h_.WithRepo("plan", "--detailed-exitcode --allow-destroy");
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_EQ(plan.err.find("warning"), std::string::npos) << plan.err;
+}
+
 TEST_F(LifecycleTest, DeletionProtectionRefusesDestroy) {
   Edit("clusters/beta.yaml", "  cloud: c1\n", "  cloud: c1\n  deletionProtection: true\n");
   ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
