@@ -254,8 +254,8 @@ class Runner {
     CloudProvider* provider = ProviderOf(cluster);
     Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
     if (!conn.ok()) {
-      SkipAll(idx, 0, conn.status());
-      results_[idx[0]].outcome = ActionOutcome::kFailed;
+      SkipAll(idx, 1, Status::Unavailable("cluster " + cluster + " is not reachable", false));
+      Finish(idx[0], conn.status().ok() ? Status::Internal("no connector") : conn.status());
       return;
     }
     std::vector<const Action*> batch;

@@ -47,6 +47,16 @@ std::string DefaultStateDir(Env* env) {
   return (home.empty() ? std::string(".") : home) + "/.local/state/converge";
 }
 
+// Whether argv asks for -o json; used when parsing failed and the options are not known.
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "-ojson" || a == "--output=json") return true;
+    if ((a == "-o" || a == "--output") && i + 1 < argc && std::string(argv[i + 1]) == "json") return true;
+  }
+  return false;
+}
+
 bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }
 bool StderrIsTty() { return isatty(STDERR_FILENO) == 1; }
 
@@ -241,7 +251,11 @@ int RunCli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;
+    int code = app.exit(e);  // prints help, or the usage error, to stderr
+    if (code != 0 && WantsJson(argc, argv)) {
+      std::cout << nlohmann::json{{"error", e.what()}, {"code", "usage"}}.dump(2) << "\n";
+    }
+    return code == 0 ? 0 : 1;
   }
   if (g.output == "text") g.output.clear();
   if (prune && no_prune) {

@@ -120,7 +120,10 @@ std::string PlanToText(const PlanResult& plan, bool color) {
     }
   }
   const PlanSummary& s = plan.plan.summary;
-  if (plan.plan.actions.empty()) {
+  if (plan.plan.actions.empty() && !plan.unreachable_clusters.empty()) {
+    out << "No changes on the clusters that could be observed (" << s.unchanged
+        << " objects unchanged); the others are unknown.\n";
+  } else if (plan.plan.actions.empty()) {
     out << "No changes. The fleet matches the commit (" << s.unchanged << " objects unchanged).\n";
   } else {
     out << "\n"

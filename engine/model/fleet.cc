@@ -3,6 +3,7 @@
 namespace converge {
 
 std::string Diagnostic::ToString() const {
+  if (file.empty()) return message;
   std::string out = file;
   if (line > 0) {
     out += ":" + std::to_string(line);

@@ -166,6 +166,18 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
                              "\" (known: " + known + ")");
     }
   }
+  // Ordering annotations (sync waves, depends-on and their cycles) are part of validity too.
+  std::vector<Action> actions;
+  for (const PlacedObject& p : loaded->placed) {
+    Action a;
+    a.ref = ObjectRef{p.cluster, p.manifest.key};
+    a.api_version = p.manifest.api_version;
+    a.desired = p.manifest.body;
+    a.source_file = p.manifest.Where();
+    actions.push_back(std::move(a));
+  }
+  Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
+  if (!ordered.ok()) return ordered.status();
   out.specs = std::move(loaded->specs);
   return out;
 }

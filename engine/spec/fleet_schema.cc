@@ -327,6 +327,16 @@ void CheckNodePool(Checker& c, const Json& pool, const FieldPath& at, std::map<s
     return v->get<int64_t>();
   };
   auto count = count_of("count"), min = count_of("min"), max = count_of("max");
+  // The largest managed clusters (CCE cce.s2.xlarge) hold 2000 nodes; a pool beyond that is a typo.
+  constexpr int64_t kMaxPoolNodes = 2000;
+  for (const char* key : {"count", "min", "max"}) {
+    std::optional<int64_t> v = count_of(key);
+    if (v && *v > kMaxPoolNodes) {
+      c.Error(field(key), false,
+              PathToString(field(key)) + " is " + std::to_string(*v) + ", more nodes than a cluster can hold (at most " +
+                  std::to_string(kMaxPoolNodes) + " per pool)");
+    }
+  }
   bool has_min = Get(pool, {"min"}) != nullptr, has_max = Get(pool, {"max"}) != nullptr;
   if (has_min != has_max) {
     const char* missing = has_min ? "max" : "min";

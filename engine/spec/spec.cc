@@ -360,6 +360,15 @@ Result<SpecSet> LoadSpecs(const std::vector<SpecFile>& files, ParseCache* cache)
       }
       size_t before = errors.size();
       docs = CheckFile(file.path, *text, /*strict=*/true, &errors, &broken_clouds);
+      for (const auto& d : *docs) {
+        try {
+          (void)d.doc->dump();
+        } catch (const Json::exception&) {
+          errors.push_back(Diagnostic{file.path, d.line, 0,
+                                      "the document holds text that is not valid UTF-8: save the file as UTF-8 "
+                                      "(binary data belongs base64-encoded in a Secret's or ConfigMap's binaryData)"});
+        }
+      }
       if (cacheable && errors.size() == before) {
         if (std::optional<std::string> entry = EncodeCacheEntry(*docs)) cache->Put(file.blob_id, *entry);
       }

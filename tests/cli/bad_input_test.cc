@@ -130,6 +130,53 @@ TEST_F(BadInputTest, CredentialsNeverReachOutputOrStore) {
 TEST_F(BadInputTest, UnknownFlagIsAUsageError) {
   RunResult r = h_.Converge("plan --bogus");
   EXPECT_EQ(r.exit_code, 1);
+  RunResult j = h_.Converge("plan --bogus -o json");
+  EXPECT_EQ(j.exit_code, 1);
+  EXPECT_TRUE(h_.Json(j).contains("error")) << j.out;
+}
+
+}  // namespace
+}  // namespace converge::testing
+
+namespace converge::testing {
+namespace {
+
+class MoreBadInputTest : public BadInputTest {};
+
+TEST_F(MoreBadInputTest, InvalidUtf8) {
+  ExpectRejected("apps/latin1.yaml",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: latin1\n  namespace: web\n  annotations:\n"
+                 "    converge.dev/clusters: alpha\ndata:\n  city: \"K\xf6ln\"\n",
+                 {"apps/latin1.yaml:", "UTF-8"});
+}
+
+TEST_F(MoreBadInputTest, BadSyncWave) {
+  ExpectRejected("apps/wave.yaml",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wave\n  namespace: web\n  annotations:\n"
+                 "    converge.dev/clusters: alpha\n    converge.dev/sync-wave: soon\n",
+                 {"apps/wave.yaml", "sync-wave"});
+}
+
+TEST_F(MoreBadInputTest, DependencyCycle) {
+  ExpectRejected("apps/cycle.yaml",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: web\n  annotations:\n"
+                 "    converge.dev/clusters: alpha\n    converge.dev/depends-on: ConfigMap/b\n---\n"
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  namespace: web\n  annotations:\n"
+                 "    converge.dev/clusters: alpha\n    converge.dev/depends-on: ConfigMap/a\n",
+                 {"dependency cycle", "ConfigMap/web/a", "ConfigMap/web/b"});
+}
+
+}  // namespace
+}  // namespace converge::testing
+
+namespace converge::testing {
+namespace {
+
+TEST_F(MoreBadInputTest, ImpossibleNodePool) {
+  ExpectRejected("clusters/gamma.yaml",
+                 "apiVersion: converge.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: gamma\nspec:\n  cloud: c1\n"
+                 "  version: \"1.29\"\n  nodePools:\n    - name: p\n      flavor: c7.large.2\n      count: 100000000\n",
+                 {"clusters/gamma.yaml:11", "count", "2000"});
 }
 
 }  // namespace
