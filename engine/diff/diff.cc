@@ -4,7 +4,35 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/base/hash.h"
+
 namespace converge {
+
+namespace {
+constexpr const char* kRedactedPrefix = "(sensitive, sha256:";
+}  // namespace
+
+bool IsSecret(const Json& object) {
+  if (!object.is_object()) return false;
+  auto kind = object.find("kind");
+  auto api = object.find("apiVersion");
+  return kind != object.end() && *kind == "Secret" && api != object.end() && *api == "v1";
+}
+
+Json RedactSecret(const Json& object) {
+  if (!IsSecret(object)) return object;
+  Json out = object;
+  for (const char* field : {"data", "stringData"}) {
+    auto it = out.find(field);
+    if (it == out.end() || !it->is_object()) continue;
+    for (auto& [key, value] : it->items()) {
+      if (value.is_string() && value.get_ref<const std::string&>().rfind(kRedactedPrefix, 0) == 0) continue;
+      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      value = std::string(kRedactedPrefix) + Sha256Hex(text).substr(0, 16) + ")";
+    }
+  }
+  return out;
+}
 
 const char* ChangeTypeName(ChangeType t) {
   switch (t) {
@@ -24,6 +52,15 @@ bool Present(const Json* j) { return j != nullptr && !j->is_null(); }
 }  // namespace
 
 ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied) {
+  // Secrets are compared by content hashes, so their values never reach a diff.
+  if ((desired && IsSecret(*desired)) || (live && IsSecret(*live))) {
+    Json d = desired ? RedactSecret(*desired) : Json();
+    Json l = live ? RedactSecret(*live) : Json();
+    Json a = last_applied ? RedactSecret(*last_applied) : Json();
+    if ((desired && d != *desired) || (live && l != *live) || (last_applied && a != *last_applied)) {
+      return DiffObject(desired ? &d : nullptr, live ? &l : nullptr, last_applied ? &a : nullptr);
+    }
+  }
   ObjectDiff out;
   const bool has_desired = Present(desired), has_live = Present(live);
   if (!has_desired && !has_live) return out;

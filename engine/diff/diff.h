@@ -36,6 +36,13 @@ Json Normalize(const Json& object);
 // desired present + live null = create.
 ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied);
 
+// True for core v1 Secrets.
+bool IsSecret(const Json& object);
+// A Secret with every data/stringData value replaced by "(sensitive, sha256:<16 hex>)" of its
+// content (idempotent); other objects unchanged. DiffObject compares Secrets this way, so equal
+// contents stay equal, changes show as changed hashes, and values never reach a diff or the store.
+Json RedactSecret(const Json& object);
+
 // Deterministic block YAML for display (keys sorted).
 std::string ToYaml(const Json& object);
 

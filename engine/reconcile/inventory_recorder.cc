@@ -4,6 +4,7 @@
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
+#include "engine/diff/diff.h"
 #include "engine/health/health.h"
 
 namespace converge {
@@ -55,7 +56,7 @@ Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
     e.source_id = source_id_;
     e.ref = action.ref;
     e.api_version = action.api_version;
-    e.last_applied = action.desired->dump();
+    e.last_applied = RedactSecret(*action.desired).dump();  // Secret values never reach the store
     e.desired_hash = DesiredHash(*action.desired);
     e.live_version = live ? ResourceVersionOf(*live) : "";
     HealthStatus h = AssessHealth(live);

@@ -257,6 +257,7 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
   std::vector<Action> actions;
   int unchanged = 0;
   std::vector<InventoryEntry> refreshed;
+  bool needs_git = false;
   // Diffs a row whose live version moved against its last-applied object (the desired state).
   auto diff_against_last = [&](const InventoryEntry& e, const Json* live) {
     Json last = Json::parse(e.last_applied);
@@ -271,6 +272,8 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
     }
     row.drift = true;
     refreshed.push_back(std::move(row));
+    // The inventory keeps Secrets redacted: correcting one needs its real content from Git.
+    if (IsSecret(last)) needs_git = true;
     Action a;
     a.type = d.type;
     a.ref = e.ref;
@@ -318,6 +321,7 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
       diff_against_last(*moved[i], obj ? &*obj : nullptr);
     }
   }
+  if (needs_git) return false;
   if (may_write_cache && !refreshed.empty()) (void)store->WriteInventory(refreshed, {});
   Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
   if (!ordered.ok()) return ordered.status();
@@ -399,7 +403,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
         e.source_id = source.id;
         e.ref = ref;
         e.api_version = d->api_version;
-        e.last_applied = d->body->dump();
+        e.last_applied = RedactSecret(*d->body).dump();
         e.desired_hash = DesiredHash(*d->body);
         e.live_version = ResourceVersionOf(*live);
         HealthStatus h = AssessHealth(live);

@@ -236,3 +236,44 @@ TEST_F(CliTest, JsonOutputIsOneDocumentEvenOnError) {
 
 }  // namespace
 }  // namespace converge::testing
+
+namespace converge::testing {
+namespace {
+
+TEST_F(CliTest, SecretValuesStayOutOfPlansAndInventory) {
+  h_.repo().WriteFile("apps/secret.yaml",
+                      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: web\n  annotations:\n"
+                      "    converge.dev/clusters: alpha\nstringData:\n  password: hunter2-TOPSECRET\n");
+  h_.repo().Commit("secret");
+  for (const char* args : {"plan", "plan -o json"}) {
+    RunResult r = h_.WithRepo(args);
+    EXPECT_EQ(r.out.find("TOPSECRET"), std::string::npos) << r.out;
+  }
+  ASSERT_EQ(h_.WithRepo("apply", "--wait --timeout 60").exit_code, 0);
+  std::string secret_rows = RunCommand(
+      "sqlite3 " + h_.state_dir() + "/converge.db \"SELECT last_applied FROM inventory WHERE kind='Secret'\"", nullptr);
+  EXPECT_NE(secret_rows.find("sensitive"), std::string::npos) << secret_rows;
+  EXPECT_EQ(secret_rows.find("TOPSECRET"), std::string::npos) << secret_rows;
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+
+  // A changed value is an update whose diff shows hashes, and apply delivers the real value.
+  std::string text = h_.repo().ReadFile("apps/secret.yaml");
+  text.replace(text.find("hunter2-TOPSECRET"), 17, "swordfish-TOPSECRET");
+  h_.repo().WriteFile("apps/secret.yaml", text);
+  h_.repo().Commit("rotate");
+  RunResult plan = h_.WithRepo("plan", "-o json");
+  json p = h_.Json(plan);
+  ASSERT_EQ(p["actions"].size(), 1u) << p.dump(2);
+  EXPECT_EQ(plan.out.find("TOPSECRET"), std::string::npos) << plan.out;
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+  // Drift on a Secret is corrected with the real value from Git (the no-op path cannot do it).
+  ASSERT_EQ(h_.Converge("sim patch alpha secret web/db '{\"stringData\":{\"password\":\"changed\"}}'").exit_code, 0);
+  json drift = h_.Json(h_.WithRepo("plan", "-o json"));
+  ASSERT_EQ(drift["actions"].size(), 1u) << drift.dump(2);
+  ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace converge::testing

@@ -124,3 +124,29 @@ TEST(DiffObjectTest, ChangeTypeNames) {
 
 }  // namespace
 }  // namespace converge
+
+namespace converge {
+namespace {
+
+TEST(SecretDiffTest, ValuesNeverReachTheDiff) {
+  Json live = Json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"app"},
+                             "data":{"password":"aHVudGVyMg=="}})");
+  Json desired = live;
+  desired["data"]["password"] = "bmV3LXBhc3M=";
+  ObjectDiff d = DiffObject(&desired, &live, &live);
+  EXPECT_EQ(d.type, ChangeType::kUpdate);
+  EXPECT_EQ(d.unified.find("aHVudGVyMg=="), std::string::npos) << d.unified;
+  EXPECT_EQ(d.unified.find("bmV3LXBhc3M="), std::string::npos) << d.unified;
+  EXPECT_NE(d.unified.find("sensitive"), std::string::npos) << d.unified;
+  // Same content: unchanged, also against a redacted last-applied (what the store keeps).
+  Json last = RedactSecret(live);
+  EXPECT_EQ(DiffObject(&live, &live, &last).type, ChangeType::kUnchanged);
+  EXPECT_EQ(DiffObject(&last, &live, &last).type, ChangeType::kUnchanged);
+  EXPECT_EQ(RedactSecret(last), last);  // idempotent
+  Json created = desired;
+  EXPECT_EQ(DiffObject(&created, nullptr, nullptr).unified.find("bmV3"), std::string::npos);
+  EXPECT_EQ(DiffObject(nullptr, &live, &last).unified.find("aHVud"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace converge
