@@ -40,6 +40,16 @@ class LifecycleTest : public ::testing::Test {
     h_.repo().Commit("edit " + path);
   }
 
+  // Removes cluster beta from Git, and retargets web (everything else on beta) to prod only.
+  void RetireBeta() {
+    h_.repo().RemoveFile("clusters/beta.yaml");
+    std::string web = h_.repo().ReadFile("apps/web.yaml");
+    for (size_t at; (at = web.find("cluster-selector: tier\n")) != std::string::npos;)
+      web.replace(at, 22, "cluster-selector: tier=prod\n");
+    h_.repo().WriteFile("apps/web.yaml", web);
+    h_.repo().Commit("retire beta");
+  }
+
   FleetHarness h_;
 };
 
@@ -65,13 +75,7 @@ TEST_F(LifecycleTest, NodePoolScaleAndUpgradeFromGit) {
 }
 
 TEST_F(LifecycleTest, ClusterRemovedFromGitIsKeptWithoutAllowDestroy) {
-  h_.repo().RemoveFile("clusters/beta.yaml");
-  // Nothing may target beta any more: web goes to prod only.
-  std::string web = h_.repo().ReadFile("apps/web.yaml");
-  for (size_t at; (at = web.find("cluster-selector: tier\n")) != std::string::npos;)
-    web.replace(at, 22, "cluster-selector: tier=prod\n");
-  h_.repo().WriteFile("apps/web.yaml", web);
-  h_.repo().Commit("retire beta");
+  RetireBeta();
 
   RunResult plan = h_.WithRepo("plan", "-o json");
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
@@ -138,12 +142,7 @@ TEST_F(LifecycleTest, DestroyInterruptedByAFailureLeavesNoOrphans) {
 TEST_F(LifecycleTest, DeletionProtectionRefusesDestroy) {
   Edit("clusters/beta.yaml", "  cloud: c1\n", "  cloud: c1\n  deletionProtection: true\n");
   ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
-  h_.repo().RemoveFile("clusters/beta.yaml");
-  std::string web = h_.repo().ReadFile("apps/web.yaml");
-  for (size_t at; (at = web.find("cluster-selector: tier\n")) != std::string::npos;)
-    web.replace(at, 22, "cluster-selector: tier=prod\n");
-  h_.repo().WriteFile("apps/web.yaml", web);
-  h_.repo().Commit("retire beta");
+  RetireBeta();
   RunResult r = h_.WithRepo("apply", "--allow-destroy");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("deletionProtection"), std::string::npos) << r.err;
