@@ -1,5 +1,7 @@
 #include "providers/sim/sim_db.h"
 
+#include "engine/store/sqlite_util.h"
+
 #include <utility>
 
 namespace converge::sim {
@@ -173,27 +175,8 @@ Db::~Db() {
 }
 
 Status Db::Error(int rc, const std::string& what) const {
-  std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  std::string where = "sim: " + what + " in " + path_ + ": " + msg;
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(where + " (another process held the database for too long; retry)");
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corrupt(where + ": restore the state directory from a backup or move it away");
-    case SQLITE_CONSTRAINT:
-      return Status::Conflict(where);
-    case SQLITE_FULL:
-      return Status::Unavailable(where + " (free disk space and retry)", false);
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return Status::Unavailable(where + " (check that the file and its directory are writable)", false);
-    default:
-      return Status::Internal(where);
-  }
+  // The same file as the store, so the same mapping of SQLite errors to Status.
+  return sqlite::Error(db_, rc, "sim: " + what, path_);
 }
 
 void Db::Exec(const char* sql) {
