@@ -26,24 +26,6 @@ const char* ActionOutcomeName(ActionOutcome outcome) {
   return "unknown";
 }
 
-int64_t BackoffDelay(const ApplyOptions& options, int attempt) {
-  int64_t delay = std::max<int64_t>(options.backoff_initial_ms, 0);
-  for (int i = 1; i < attempt && delay < options.backoff_max_ms; ++i) delay *= 2;
-  return std::min(delay, options.backoff_max_ms);
-}
-
-Status RetryWithBackoff(const ApplyOptions& options, Env* env, const std::function<Status()>& fn,
-                        const std::function<void(const Status&, int, int64_t)>& on_retry) {
-  Status st;
-  for (int attempt = 1;; attempt++) {
-    st = fn();
-    if (st.ok() || !st.retryable() || attempt >= options.max_attempts) return st;
-    int64_t delay = BackoffDelay(options, attempt);
-    if (on_retry) on_retry(st, attempt, delay);
-    env->SleepMillis(delay);
-  }
-}
-
 namespace {
 
 using apply_internal::ApplyGraph;
@@ -135,7 +117,7 @@ class ApplyRunner : public dag::StepRunner {
   // The progress of an attempt that failed with `st`: retry later when it may succeed.
   StepProgress RetryOrFail(const Status& st, const StepContext& ctx) const {
     if (st.retryable() && ctx.attempt < options_.max_attempts) {
-      return StepProgress::AgainAt(ctx.now + BackoffDelay(options_, ctx.attempt), st);
+      return StepProgress::AgainAt(ctx.now + BackoffDelay(options_.retry(), ctx.attempt), st);
     }
     return StepProgress::Done(st);
   }
@@ -395,6 +377,7 @@ ApplyReport ExecutePlan(const Plan& plan, const FleetTargets& fleet, const Apply
   runner.results = report.results;
   Reporter reporter(plan, graph, &runner, observers, env, scheduler.get());
   dag::Executor executor(graph.graph, &runner, scheduler.get(), dag::ExecutorOptions{graph.pool_capacity, options.stop});
+  for (ApplyObserver* o : observers) o->RunStarted(scheduler.get());
   executor.Run(&reporter);
 
   for (ApplyObserver* o : observers) {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/retry.h"
 #include "engine/base/status.h"
 #include "engine/plan/plan.h"
 #include "providers/provider.h"
@@ -31,6 +32,7 @@
 namespace converge {
 
 class Env;
+class Scheduler;
 
 struct ApplyOptions {
   int parallelism = 4;             // provider calls in flight across the fleet
@@ -42,7 +44,9 @@ struct ApplyOptions {
   int64_t backoff_max_ms = 5'000;
   int64_t poll_interval_ms = 250;  // between checks of a wait
   int64_t call_timeout_ms = 30'000;  // deadline of each provider call
-  const std::atomic<bool>* stop = nullptr;  // set to stop starting new steps (signals)
+  std::atomic<bool>* stop = nullptr;  // set to stop starting new steps (signals, a lost lease)
+
+  RetryPolicy retry() const { return RetryPolicy{max_attempts, backoff_initial_ms, backoff_max_ms}; }
 };
 
 enum class ActionOutcome { kSucceeded, kFailed, kSkipped, kNotRun };
@@ -80,6 +84,9 @@ struct ApplyReport {
 class ApplyObserver {
  public:
   virtual ~ApplyObserver() = default;
+  // The run is about to start on `scheduler` (e.g. to renew a lease on a timer). Timers left
+  // pending when the run ends are dropped.
+  virtual void RunStarted(Scheduler* scheduler) { (void)scheduler; }
   // Every action about to run on one cluster (or one fleet-level action), before the first of
   // them takes effect; must be durable when it returns.
   virtual Status BeforeActions(const std::vector<const Action*>& actions) {
@@ -128,13 +135,5 @@ struct FleetTargets {
 ApplyReport ExecutePlan(const Plan& plan, const FleetTargets& fleet, const ApplyOptions& options,
                         const std::vector<ApplyObserver*>& observers, Env* env);
 
-// The delay before retry number `attempt` (1-based): initial, doubling, capped.
-int64_t BackoffDelay(const ApplyOptions& options, int attempt);
-
-// Calls `fn` until it succeeds, fails with a non-retryable error, or max_attempts is reached,
-// sleeping BackoffDelay on the Env between attempts. For code that must block (observation
-// before a plan); steps of a run retry on the scheduler instead.
-Status RetryWithBackoff(const ApplyOptions& options, Env* env, const std::function<Status()>& fn,
-                        const std::function<void(const Status&, int, int64_t)>& on_retry = nullptr);
 
 }  // namespace converge
