@@ -565,7 +565,16 @@ Result<ProcessResult> Env::RunProcess(const ProcessOptions& options) {
 
 int Env::ProcessId() { return static_cast<int>(getpid()); }
 
-bool Env::ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool Env::ProcessAlive(int pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  // kill() reaches a zombie too: it has exited and only waits to be reaped, so it is not alive.
+  Result<std::string> stat = Env::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return true;  // no /proc: trust kill()
+  size_t paren = stat->rfind(')');  // "pid (comm) S ...": the state follows the name
+  if (paren == std::string::npos || paren + 2 >= stat->size()) return true;
+  char state = (*stat)[paren + 2];
+  return state != 'Z' && state != 'X';
+}
 
 std::string Env::GetVar(const std::string& name) {
   const char* v = std::getenv(name.c_str());

@@ -1,6 +1,7 @@
 // The real Env's files, clocks, variables, process ids and randomness, on a temporary directory.
 #include "engine/base/env.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -114,6 +115,9 @@ TEST(EnvTest, ProcessIdAndAliveness) {
   Result<std::unique_ptr<Process>> p = env->StartProcess(options);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   int pid = (*p)->pid();
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);  // exited, not reaped
+  EXPECT_FALSE(env->ProcessAlive(pid));  // a zombie is not alive
   ASSERT_TRUE((*p)->Wait().ok());
   EXPECT_FALSE(env->ProcessAlive(pid));  // reaped
   EXPECT_FALSE(env->ProcessAlive(0));
