@@ -38,7 +38,8 @@ class SimulatedEnv : public EnvWrapper {
   int64_t MonotonicMillis() override { return kMonotonicStartMillis + elapsed_.load(); }
   // Advances both clocks by `ms` instead of blocking, and counts it in slept().
   void SleepMillis(int64_t ms) override;
-  // A SimulatedScheduler on this Env's clock with `workers` real worker threads.
+  // A SimulatedScheduler on this Env's clock with `workers` real worker threads. It must be
+  // destroyed before this Env.
   std::unique_ptr<Scheduler> NewScheduler(int workers) override;
   // The next value of a splitmix64 sequence started from the seed: repeatable across runs.
   uint64_t RandomU64() override;
