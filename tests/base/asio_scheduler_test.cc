@@ -86,7 +86,9 @@ TEST(AsioSchedulerTest, RunUntilSeesAFlagSetByAnotherThread) {
   bool far_ran = false;
   TimerId far = s->RunAfter(kHourMillis, [&] { far_ran = true; });  // keeps the loop waiting
   std::atomic<bool> stop{false};
-  std::thread setter([&] { stop = true; });
+  std::thread setter;
+  // Started from the loop, so the flag is usually set while RunUntil blocks with nothing to run.
+  s->Post([&] { setter = std::thread([&] { stop = true; }); });
   // Returns within about kMaxBlockMillis of the flag, not when the timer fires an hour later.
   EXPECT_TRUE(s->RunUntil([&] { return stop.load(); }));
   setter.join();
