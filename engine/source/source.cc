@@ -2,13 +2,8 @@
 
 #include <git2.h>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -20,8 +15,8 @@
 // Cache layout: <cache_root>/<first 16 hex of sha256(redacted normalized url)>.git is a bare
 // repository holding every branch of the remote as refs/remotes/origin/* and every tag as
 // refs/tags/*, fetched through an anonymous remote (no URL, and so no credential, is stored in it;
-// FETCH_HEAD is not written). <cache>.git.lock is flock()ed for the whole fetch-and-resolve, which
-// serialises threads and processes working on the same URL. Objects are only ever added by fetch,
+// FETCH_HEAD is not written). <cache>.git.lock is held with Env::LockFile (flock) for the whole
+// fetch-and-resolve, which serialises threads and processes working on the same URL. Objects are only ever added by fetch,
 // so a commit present in the cache always has its whole tree.
 
 namespace converge {
@@ -117,32 +112,6 @@ std::string NormalizeTreePath(std::string p) {
   if (p == ".") p.clear();
   return p;
 }
-
-// Holds flock(LOCK_EX) on a file for its lifetime.
-class FileLock {
- public:
-  ~FileLock() {
-    if (fd_ >= 0) {
-      flock(fd_, LOCK_UN);
-      close(fd_);
-    }
-  }
-  Status Acquire(const std::string& path) {
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      return Status::Unavailable("cannot open the source cache lock " + path + ": " + std::strerror(errno), false);
-    }
-    while (flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        return Status::Unavailable("cannot lock the source cache " + path + ": " + std::strerror(errno), false);
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // Credentials for one fetch, read from the environment variables the spec names. Passed to
 // libgit2 as the callback payload.
@@ -272,8 +241,8 @@ class SourceFetch {
     }
     CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(cache_root_));
     std::string cache_dir = cache_root_ + "/" + Sha256Hex(shown_url_).substr(0, 16) + ".git";
-    FileLock lock;
-    CONVERGE_RETURN_IF_ERROR(lock.Acquire(cache_dir + ".lock"));
+    Result<std::unique_ptr<FileLock>> lock = env_->LockFile(cache_dir + ".lock", /*wait=*/true);
+    if (!lock.ok()) return lock.status().WithContext("cannot lock the source cache for " + shown_url_);
     CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
 
     git_oid commit_oid;
@@ -289,8 +258,8 @@ class SourceFetch {
       return Status::Ok();
     }
     // Missing, or damaged beyond opening: start it again (it is only a cache).
-    std::error_code ec;
-    if (std::filesystem::exists(dir, ec)) std::filesystem::remove_all(dir, ec);
+    Status removed = env_->RemoveAll(dir);
+    if (!removed.ok()) return removed.WithContext("cannot reset the damaged source cache for " + shown_url_);
     if (git_repository_init(&raw, dir.c_str(), 1) != 0) {
       return Status::Unavailable("cannot create the source cache " + dir + " for " + shown_url_ + ": " +
                                      LastGitError() + ": check that the state directory is writable",

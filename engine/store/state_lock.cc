@@ -1,74 +1,39 @@
 #include "engine/store/state_lock.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 namespace converge {
 
 namespace {
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-// Reads the pid the holder wrote; empty when unknown (the holder may be between lock and write).
-std::string ReadHolderPid(int fd) {
-  char buf[32] = {};
-  ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-  if (n <= 0) return "";
-  std::string pid(buf, static_cast<size_t>(n));
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  return pid;
+// The holder's text at the end of a LockFile Conflict ("... (TEXT)"); "unknown" when absent.
+std::string HolderOf(const std::string& message) {
+  size_t open = message.rfind('(');
+  if (message.empty() || message.back() != ')' || open == std::string::npos) return "unknown";
+  std::string text = message.substr(open + 1, message.size() - open - 2);
+  return text.empty() ? "unknown" : text;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& state_dir, bool wait) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) {
-    return Status::Unavailable("cannot create state dir " + state_dir + ": " + ec.message() +
+Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& state_dir, bool wait, Env* env) {
+  Status dirs = env->CreateDirs(state_dir);
+  if (!dirs.ok()) {
+    return Status::Unavailable("cannot create state dir " + state_dir + ": " + dirs.message() +
                                    " (check the path and its permissions, or pass another --state-dir)",
                                false);
   }
   std::string path = (std::filesystem::path(state_dir) / "converge.lock").string();
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::Unavailable("cannot open lock file " + path + ": " + ErrnoText(errno) +
-                                   " (check that the state dir is writable)",
-                               false);
-  }
-  int rc;
-  do {
-    rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    int err = errno;
-    if (err == EWOULDBLOCK) {
-      std::string pid = ReadHolderPid(fd);
-      close(fd);
-      return Status::Conflict("another converge is running on state dir " + state_dir + " (pid " +
-                              (pid.empty() ? "unknown" : pid) +
-                              "): wait for it to finish, or use another --state-dir");
-    }
-    close(fd);
-    return Status::Unavailable("cannot lock " + path + ": " + ErrnoText(err), false);
+  Result<std::unique_ptr<FileLock>> lock = env->LockFile(path, wait);
+  if (!lock.ok()) {
+    if (lock.status().code() != Code::kConflict) return lock.status();
+    return Status::Conflict("another converge is running on state dir " + state_dir + " (pid " +
+                            HolderOf(lock.status().message()) +
+                            "): wait for it to finish, or use another --state-dir");
   }
   // Record our pid for the message another acquirer prints. Best effort: the lock is what counts.
-  std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0) {
-    (void)!pwrite(fd, pid.data(), pid.size(), 0);
-  }
-  return std::unique_ptr<StateLock>(new StateLock(fd, std::move(path)));
-}
-
-StateLock::~StateLock() {
-  // Truncate first so nobody reads a stale pid; closing the descriptor releases the flock.
-  (void)!ftruncate(fd_, 0);
-  close(fd_);
+  (void)(*lock)->SetHolder(std::to_string(env->ProcessId()) + "\n");
+  return std::unique_ptr<StateLock>(new StateLock(std::move(lock).value()));
 }
 
 }  // namespace converge

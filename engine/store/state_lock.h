@@ -1,13 +1,15 @@
 // StateLock: an exclusive, cross-process lock on a state directory, so that two converge
 // processes (two applies, or an apply and the daemon) never reconcile the same world at once.
-// It is flock(2) on <state_dir>/converge.lock, which also holds the owner's pid for messages.
-// The kernel releases it when the holder exits or crashes, so a stale lock cannot exist.
-// A StateLock object is owned by one thread; acquirers in one process exclude each other too.
+// It is Env::LockFile (flock(2)) on <state_dir>/converge.lock, whose content is the holder's pid
+// for the messages of other acquirers. The kernel releases it when the holder exits or crashes,
+// so a stale lock cannot exist. A StateLock object is owned by one thread; acquirers in one
+// process exclude each other too.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "engine/base/env.h"
 #include "engine/base/status.h"
 
 namespace converge {
@@ -17,19 +19,19 @@ class StateLock {
   // Takes the lock, creating the directory and the lock file if missing. With wait=false a held
   // lock fails at once with Conflict naming the holder's pid; with wait=true it blocks until free.
   // Fails with Unavailable when the lock file cannot be created or locked.
-  static Result<std::unique_ptr<StateLock>> Acquire(const std::string& state_dir, bool wait);
+  static Result<std::unique_ptr<StateLock>> Acquire(const std::string& state_dir, bool wait,
+                                                    Env* env = Env::Default());
   // Releases the lock.
-  ~StateLock();
+  ~StateLock() = default;
 
   StateLock(const StateLock&) = delete;
   StateLock& operator=(const StateLock&) = delete;
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return lock_->path(); }
 
  private:
-  StateLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_;
-  std::string path_;
+  explicit StateLock(std::unique_ptr<FileLock> lock) : lock_(std::move(lock)) {}
+  std::unique_ptr<FileLock> lock_;
 };
 
 }  // namespace converge

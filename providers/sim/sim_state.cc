@@ -51,13 +51,13 @@ Faults Faults::FromJson(const std::string& text) {
 }
 
 SimState::SimState(std::unique_ptr<Db> db, Env* env) : db_(std::move(db)), env_(env) {
-  std::random_device rd;
-  name_rng_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  // From the Env, so a simulated Env makes generated names repeatable.
+  name_rng_.seed(env_->RandomU64());
   std::string seed = env_->GetVar("CONVERGE_SIM_SEED");
   if (!seed.empty()) {
     fault_rng_.seed(std::strtoull(seed.c_str(), nullptr, 10));
   } else {
-    fault_rng_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
+    fault_rng_.seed(env_->RandomU64());
   }
 }
 

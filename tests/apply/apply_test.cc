@@ -13,7 +13,7 @@
 
 #include "providers/sim/sim_provider.h"
 #include "providers/sim/sim_world.h"
-#include "tests/testing/fake_env.h"
+#include "tests/testing/simulated_env.h"
 
 namespace converge {
 namespace {
@@ -153,7 +153,7 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     return plan;
   }
 
-  testing::FakeEnv env_;
+  testing::SimulatedEnv env_;
   TempState state_;
   CloudSpec cloud_;
   std::unique_ptr<CloudProvider> provider_;
@@ -257,7 +257,7 @@ INSTANTIATE_TEST_SUITE_P(Threads, ApplyTest, ::testing::Values(1, 4),
                          [](const auto& info) { return std::to_string(info.param) + "threads"; });
 
 TEST(RetryWithBackoffTest, DoublesAndCapsOnTheFakeClock) {
-  testing::FakeEnv env;
+  testing::SimulatedEnv env;
   ApplyOptions o;
   o.max_attempts = 6;
   o.backoff_initial_ms = 100;
@@ -273,7 +273,7 @@ TEST(RetryWithBackoffTest, DoublesAndCapsOnTheFakeClock) {
 }
 
 TEST(RetryWithBackoffTest, NonRetryableStopsAtOnce) {
-  testing::FakeEnv env;
+  testing::SimulatedEnv env;
   int calls = 0;
   Status st = RetryWithBackoff(ApplyOptions{}, &env, [&] {
     ++calls;
@@ -285,7 +285,7 @@ TEST(RetryWithBackoffTest, NonRetryableStopsAtOnce) {
 }
 
 TEST(RetryWithBackoffTest, GivesUpAfterMaxAttempts) {
-  testing::FakeEnv env;
+  testing::SimulatedEnv env;
   ApplyOptions o;
   o.max_attempts = 3;
   int calls = 0;

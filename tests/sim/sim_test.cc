@@ -16,12 +16,12 @@
 #include "providers/sim/sim_capacity.h"
 #include "providers/sim/sim_provider.h"
 #include "providers/sim/sim_world.h"
-#include "tests/testing/fake_env.h"
+#include "tests/testing/simulated_env.h"
 
 namespace converge {
 namespace {
 
-using testing::FakeEnv;
+using testing::SimulatedEnv;
 
 class TempDir {
  public:
@@ -40,11 +40,11 @@ class TempDir {
 };
 
 // An env whose clock is fake and whose CONVERGE_SIM_SEED is fixed.
-class TestEnv : public FakeEnv {
+class TestEnv : public SimulatedEnv {
  public:
   std::string GetVar(const std::string& name) override {
     if (name == "CONVERGE_SIM_SEED") return "42";
-    return FakeEnv::GetVar(name);
+    return SimulatedEnv::GetVar(name);
   }
 };
 
@@ -389,7 +389,7 @@ TEST_F(SimObjectsTest, CreateSetsServerMetadata) {
   EXPECT_EQ(md["uid"].get<std::string>().size(), 36u);
   EXPECT_FALSE(md["resourceVersion"].get<std::string>().empty());
   EXPECT_EQ(md["generation"], 1);
-  EXPECT_EQ(md["creationTimestamp"], "2023-11-14T22:13:30Z");  // FakeEnv's start + 10s create
+  EXPECT_EQ(md["creationTimestamp"], "2023-11-14T22:13:30Z");  // SimulatedEnv's start + 10s create
   EXPECT_EQ(MustGet(*conn_, Key("", "ConfigMap", "web", "cfg")), live);
   auto rvs = conn_->ResourceVersions({Key("", "ConfigMap", "web", "cfg"), Key("", "ConfigMap", "web", "none")});
   ASSERT_TRUE(rvs.ok());

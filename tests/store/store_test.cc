@@ -19,7 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store/state_lock.h"
-#include "tests/testing/fake_env.h"
+#include "tests/testing/simulated_env.h"
 
 namespace converge {
 namespace {
@@ -72,7 +72,7 @@ class StoreTest : public ::testing::Test {
 
   TempDir dir_;
   std::string db_path_ = dir_.Join("state/converge.db");  // parent does not exist yet
-  testing::FakeEnv env_;
+  testing::SimulatedEnv env_;
 };
 
 TEST_F(StoreTest, FreshOpenCreatesParentDirAndSchema) {
