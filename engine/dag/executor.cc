@@ -33,9 +33,16 @@ std::vector<StepResult> Executor::Run(ExecutionObserver* observer) {
   return results_;
 }
 
+bool Executor::StopRequested() const { return stopped_ || (options_.stop != nullptr && options_.stop->load()); }
+
 void Executor::Dispatch() {
-  if (stopped_) return;
-  while (std::optional<StepId> step = ready_.FindWork()) Start(*step);
+  // A stop request is honoured before anything new starts, even when no callback boundary came in
+  // between (with zero workers a step's completion runs inside this loop).
+  while (!StopRequested()) {
+    std::optional<StepId> step = ready_.FindWork();
+    if (!step) break;
+    Start(*step);
+  }
 }
 
 void Executor::Start(StepId step) {
@@ -56,7 +63,7 @@ void Executor::Start(StepId step) {
 }
 
 void Executor::OnProgress(StepId step, const StepProgress& progress) {
-  if (progress.kind == StepProgress::Kind::kAgainAt && !stopped_) {
+  if (progress.kind == StepProgress::Kind::kAgainAt && !StopRequested()) {
     ready_.Suspend(step);
     waiting_why_[step] = progress.status;
     if (observer_) observer_->StepWaiting(step, progress.status, progress.at);

@@ -108,6 +108,7 @@ class Executor {
   void Finish(StepId step, Outcome outcome, Status status);
   void Skip(const std::vector<StepId>& skipped);
   void HandleStop();
+  bool StopRequested() const;
 
   const Graph& graph_;
   StepRunner* runner_;
