@@ -17,14 +17,24 @@ const char* OutcomeName(Outcome outcome) {
 }
 
 ReadySet::ReadySet(const Graph& graph, std::map<std::string, int> pool_capacity)
-    : graph_(graph), capacity_(std::move(pool_capacity)), state_(graph.size()) {
-  for (auto& [pool, cap] : capacity_) cap = std::max(cap, 1);
+    : graph_(graph), state_(graph.size()) {
+  // Only bounded pools matter; each gets an id.
+  std::map<std::string, int> pool_id;
+  for (const auto& [pool, cap] : pool_capacity) {
+    pool_id[pool] = static_cast<int>(capacity_.size());
+    capacity_.push_back(std::max(cap, 1));
+  }
+  used_.assign(capacity_.size(), 0);
   // Steps with the same pools share one ready queue, so FindWork looks at one head per group
   // instead of scanning every ready step that waits for a busy pool.
-  std::map<std::vector<std::string>, int> groups;
+  std::map<std::vector<int>, int> groups;
   group_of_.resize(graph.size());
   for (StepId id = 0; id < static_cast<StepId>(graph.size()); ++id) {
-    std::vector<std::string> pools = graph.spec(id).on_loop_thread ? std::vector<std::string>{} : graph.spec(id).pools;
+    std::vector<int> pools;
+    if (!graph.spec(id).on_loop_thread) {
+      for (const std::string& name : graph.spec(id).pools)
+        if (auto it = pool_id.find(name); it != pool_id.end()) pools.push_back(it->second);
+    }
     std::sort(pools.begin(), pools.end());
     pools.erase(std::unique(pools.begin(), pools.end()), pools.end());
     auto [it, fresh] = groups.emplace(pools, static_cast<int>(group_pools_.size()));
@@ -41,11 +51,8 @@ ReadySet::ReadySet(const Graph& graph, std::map<std::string, int> pool_capacity)
 }
 
 bool ReadySet::GroupHasSlots(int group) const {
-  for (const std::string& pool : group_pools_[static_cast<size_t>(group)]) {
-    auto cap = capacity_.find(pool);
-    if (cap == capacity_.end()) continue;
-    auto used = used_.find(pool);
-    if (used != used_.end() && used->second >= cap->second) return false;
+  for (int pool : group_pools_[static_cast<size_t>(group)]) {
+    if (used_[static_cast<size_t>(pool)] >= capacity_[static_cast<size_t>(pool)]) return false;
   }
   return true;
 }
@@ -53,14 +60,14 @@ bool ReadySet::GroupHasSlots(int group) const {
 void ReadySet::TakeSlots(StepId step) {
   StepState& s = state_[static_cast<size_t>(step)];
   if (s.holds_slots) return;
-  for (const std::string& pool : group_pools_[static_cast<size_t>(group_of_[static_cast<size_t>(step)])]) used_[pool]++;
+  for (int pool : group_pools_[static_cast<size_t>(group_of_[static_cast<size_t>(step)])]) used_[static_cast<size_t>(pool)]++;
   s.holds_slots = true;
 }
 
 void ReadySet::ReturnSlots(StepId step) {
   StepState& s = state_[static_cast<size_t>(step)];
   if (!s.holds_slots) return;
-  for (const std::string& pool : group_pools_[static_cast<size_t>(group_of_[static_cast<size_t>(step)])]) used_[pool]--;
+  for (int pool : group_pools_[static_cast<size_t>(group_of_[static_cast<size_t>(step)])]) used_[static_cast<size_t>(pool)]--;
   s.holds_slots = false;
 }
 

@@ -76,13 +76,14 @@ class ReadySet {
   void End(StepId step, Outcome outcome, StepId cause, std::vector<StepId>* skipped);
 
   const Graph& graph_;
-  std::map<std::string, int> capacity_;
-  std::map<std::string, int> used_;
+  // Pools are interned to small integers: FindWork runs once per step, so its checks must be cheap.
+  std::vector<int> capacity_;  // by pool id; 0 = unbounded
+  std::vector<int> used_;      // by pool id
   std::vector<StepState> state_;
   // Steps with the same (sorted) pools form a group; each group has its own ready queue of
   // (priority, id).
   std::vector<int> group_of_;
-  std::vector<std::vector<std::string>> group_pools_;
+  std::vector<std::vector<int>> group_pools_;  // pool ids of each group
   std::vector<std::set<std::pair<int, StepId>>> ready_;
   size_t ended_ = 0;
   size_t active_ = 0;
