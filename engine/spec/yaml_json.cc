@@ -396,6 +396,68 @@ Position YamlLocator::Find(const FieldPath& path, bool at_key) const {
   return pos;
 }
 
+namespace {
+
+// Records the positions under `node`, whose JSON pointer is `pointer`, depth first.
+void CollectPositions(const YAML::Node& node, const std::string& pointer, int depth,
+                      std::map<std::string, Position>* out) {
+  constexpr int kMaxDepth = 64;
+  if (depth > kMaxDepth) return;
+  auto add = [&](std::string child, Position at, const YAML::Node& value) {
+    if (out->size() >= YamlLocator::kMaxFieldPositions) return;
+    if (at.line > 0) out->emplace(child, at);
+    CollectPositions(value, child, depth + 1, out);
+  };
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) continue;
+      add(pointer + JsonPointerOf({kv.first.Scalar()}), ToPosition(kv.first.Mark()), kv.second);
+    }
+  } else if (node.IsSequence()) {
+    size_t i = 0;
+    for (const auto& item : node) {
+      Position p = item.IsNull() ? Position{} : ToPosition(item.Mark());
+      add(pointer + "/" + std::to_string(i++), p, item);
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Position> YamlLocator::FieldPositions(const FieldPath& path) const {
+  std::map<std::string, Position> out;
+  if (!impl_) return out;
+  const YAML::Node* root = impl_->tree->Document(impl_->doc_index);
+  if (!root) return out;
+  YAML::Node node = *root;
+  std::vector<std::string> segments;
+  Position at = ToPosition(node.Mark());
+  for (const PathSegment& seg : path) {
+    bool found = false;
+    if (seg.index < 0 && node.IsMap()) {
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar() || kv.first.Scalar() != seg.key) continue;
+        at = ToPosition(kv.first.Mark());
+        node.reset(kv.second);  // rebind; operator= would overwrite the tree
+        found = true;
+        break;
+      }
+      segments.push_back(seg.key);
+    } else if (seg.index >= 0 && node.IsSequence() && static_cast<size_t>(seg.index) < node.size()) {
+      YAML::Node item = node[static_cast<size_t>(seg.index)];
+      at = ToPosition(item.Mark());
+      node.reset(item);
+      found = true;
+      segments.push_back(std::to_string(seg.index));
+    }
+    if (!found) return out;
+  }
+  std::string pointer = JsonPointerOf(segments);
+  if (at.line > 0) out.emplace(pointer, at);
+  CollectPositions(node, pointer, 0, &out);
+  return out;
+}
+
 std::string Quote(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 std::string PathToString(const FieldPath& path) {

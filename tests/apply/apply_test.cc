@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/connect.h"
 #include "providers/sim/sim_provider.h"
 #include "providers/sim/sim_world.h"
 #include "tests/testing/fake_env.h"
@@ -64,12 +65,14 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     cloud_.provider = "sim";
     cloud_.region = "r1";
     cloud_.regions = {"r1"};
-    cloud_.simulation.cluster_create_seconds = 5;
-    cloud_.simulation.pod_start_seconds = 2;
-    auto p = CreateSimProvider(cloud_, ProviderContext{&env_, state_.path()});
+    cloud_.config = std::make_shared<const Json>(
+        Json{{"provider", "sim"}, {"region", "r1"}, {"simulation", {{"clusterCreateSeconds", 5}, {"podStartSeconds", 2}}}});
+    auto p = NewSimCloudFactory()->Create(cloud_, Context());
     ASSERT_TRUE(p.ok()) << p.status().message();
     provider_ = std::move(p).value();
-    ASSERT_TRUE(provider_->EnsureCloud(cloud_).ok());
+    ASSERT_TRUE(provider_->EnsureCloud({}).ok());
+    fleet_.registry = &ProviderRegistry::Global();
+    fleet_.context = Context();
     for (const char* name : {"a", "b"}) clusters_.push_back(MakeCluster(name));
     for (const ClusterSpec& c : clusters_) {
       fleet_.clusters[c.name] = &c;
@@ -77,6 +80,12 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     }
     options_.parallelism = GetParam();
     options_.timeout_ms = 120'000;
+  }
+
+  ProviderContext Context() { return ProviderContext{&env_, state_.path()}; }
+
+  Result<std::unique_ptr<ClusterConnector>> Connect(const std::string& cluster) {
+    return ConnectToCluster(*provider_, ProviderRegistry::Global(), Context(), cluster, {});
   }
 
   static ClusterSpec MakeCluster(const std::string& name) {
@@ -174,9 +183,9 @@ TEST_P(ApplyTest, CreatesClustersThenObjectsWithinOneApply) {
   // The objects had to wait for the simulated cluster creation.
   EXPECT_GE(env_.NowMillis() - start, 5'000);
   for (const char* c : {"a", "b"}) {
-    auto conn = provider_->Connect(c);
+    auto conn = Connect(c);
     ASSERT_TRUE(conn.ok());
-    auto cm = (*conn)->Get(ObjectKey{"", "ConfigMap", "app", "after-web"});
+    auto cm = (*conn)->Get(ObjectKey{"", "ConfigMap", "app", "after-web"}, {});
     EXPECT_TRUE(cm.ok()) << cm.status().message();
   }
 }
@@ -189,9 +198,9 @@ TEST_P(ApplyTest, WaveWaitsForThePreviousWaveToBeHealthy) {
   int64_t web = rec.started_at.at("a: Deployment/app/web");
   int64_t cm = rec.started_at.at("a: ConfigMap/app/after-web");
   EXPECT_GE(cm - web, 2'000);
-  auto conn = provider_->Connect("a");
+  auto conn = Connect("a");
   ASSERT_TRUE(conn.ok());
-  auto deployment = (*conn)->Get(ObjectKey{"apps", "Deployment", "app", "web"});
+  auto deployment = (*conn)->Get(ObjectKey{"apps", "Deployment", "app", "web"}, {});
   ASSERT_TRUE(deployment.ok());
   EXPECT_EQ((*deployment)["status"].value("availableReplicas", 0), 2) << deployment->dump();
 }
