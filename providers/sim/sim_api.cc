@@ -6,10 +6,11 @@
 // cluster becoming Running, which the world computes from timestamps. So an id names the state
 // that ends the operation, and any SimState on the same file (a restarted converge included)
 // answers a poll from the world alone:
-//   apply/<cluster>/<rv>   rv = the cluster's resourceVersion right after the apply. Succeeded once
+//   apply/<cluster>/<rv>   rv = the cluster's resourceVersion right after the apply. Succeeded while
 //                          the cluster is Running at rv or later (rvs only grow, so a later apply
 //                          or even a re-creation also ends it); failed when the cluster is Failed
-//                          or gone; running otherwise.
+//                          or gone; running otherwise. The world keeps no history: while a later
+//                          apply is in progress, earlier ones read as running again.
 //   delete/<cluster>/<uid> succeeded once no cluster of that name with that uid exists.
 #include <climits>
 
@@ -194,14 +195,15 @@ Result<std::vector<std::string>> SimState::ResourceVersions(const std::string& c
     std::vector<std::string> out(keys.size());
     if (keys.empty()) return out;
     // One statement for every key: the keys go in as one JSON array and each is looked up through
-    // the unique index on (cluster, grp, kind, namespace, name).
+    // the unique index on (cluster, grp, kind, namespace, name). CROSS JOIN keeps the keys the outer
+    // loop: with a plain JOIN SQLite scans the cluster's rows and probes the array for each.
     Json list = Json::array();
     for (const ObjectKey& key : keys) {
       ObjectKey k = NormalizeKey(key);
       list.push_back(Json::array({k.group, k.kind, k.ns, k.name}));
     }
     Stmt q = db_->Prepare(
-        "SELECT k.key, o.rv FROM json_each(?) AS k JOIN sim_objects AS o ON o.cluster = ? AND "
+        "SELECT k.key, o.rv FROM json_each(?) AS k CROSS JOIN sim_objects AS o ON o.cluster = ? AND "
         "o.grp = k.value ->> 0 AND o.kind = k.value ->> 1 AND o.namespace = k.value ->> 2 AND o.name = k.value ->> 3");
     q.Bind(1, list.dump(-1, ' ', false, Json::error_handler_t::replace)).Bind(2, cluster);
     while (q.Step()) {
