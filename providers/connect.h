@@ -1,5 +1,6 @@
 // How the engine reaches the objects of a cluster its Cloud's provider manages: the provider says
 // where the cluster's API is (Endpoint), the registry's connector for that endpoint connects.
+// Thread-safe, as providers and the registry are.
 #pragma once
 
 #include <memory>
