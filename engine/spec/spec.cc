@@ -174,7 +174,9 @@ std::vector<CheckedDoc> CheckFile(const std::string& file, const std::string& te
     checked.line = p.start.line;
     checked.doc = std::move(p.doc);
     if (IsConvergeKind(*checked.doc, "Cluster")) checked.at = std::move(p.recorded);
-    if (strict && IsConvergeKind(*checked.doc, "Cloud")) checked.at = p.locator.FieldPositions({{"spec"}});
+    if (strict && IsConvergeKind(*checked.doc, "Cloud")) {
+      checked.at = p.fields_recorded ? std::move(p.cloud_fields) : p.locator.FieldPositions({{"spec"}});
+    }
     out.push_back(std::move(checked));
   }
   return out;

@@ -66,6 +66,11 @@ struct YamlDocument {
   std::shared_ptr<Json> doc;  // always a JSON object
   YamlLocator locator;
   std::map<std::string, Position> recorded;  // kRecordedPaths present in the document
+  // A Cloud's fields under spec as YamlLocator::FieldPositions gives them, recorded while parsing
+  // when `kind: Cloud` comes before `spec` (as converge writes and nearly everyone does);
+  // `fields_recorded` is false otherwise, and the locator has them.
+  std::map<std::string, Position> cloud_fields;
+  bool fields_recorded = false;
 };
 
 // Parses every document of a multi-document YAML text. Empty documents (only comments or `---`)

@@ -13,6 +13,10 @@
 //                          apply is in progress, earlier ones read as running again.
 //   delete/<cluster>/<uid> succeeded once no cluster of that name with that uid exists.
 #include <climits>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 

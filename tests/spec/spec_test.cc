@@ -349,6 +349,30 @@ TEST(LoadSpecsTest, ProviderFieldsOfACloudPassWithTheirPositions) {
   EXPECT_EQ(at("/metadata"), "none");  // only the spec's fields
 }
 
+TEST(LoadSpecsTest, CloudFieldPositionsDoNotDependOnKeyOrder) {
+  // Recorded while parsing when kind comes first; found in the YAML tree when it comes last.
+  const std::string spec = "spec:\n  provider: sim\n  region: a\n  regions:\n  - a\n  simulation: {scaleSeconds: 1}\n";
+  const std::string head = "apiVersion: converge.dev/v1alpha1\nmetadata:\n  name: c\n";
+  Result<SpecSet> first = LoadSpecs({Inline("f.yaml", head + "kind: Cloud\n" + spec)}, nullptr);
+  Result<SpecSet> last = LoadSpecs({Inline("f.yaml", "\n" + head + spec + "kind: Cloud\n")}, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_EQ(first->clouds[0].positions.size(), 7u);
+  auto text = [](const CloudSpec& c) {
+    std::string out;
+    for (const auto& [pointer, at] : c.positions)
+      out += pointer + "@" + std::to_string(at.line) + ":" + std::to_string(at.column) + " ";
+    return out;
+  };
+  EXPECT_EQ(text(first->clouds[0]),
+            "/spec@5:1 /spec/provider@6:3 /spec/region@7:3 /spec/regions@8:3 /spec/regions/0@9:5 "
+            "/spec/simulation@10:3 /spec/simulation/scaleSeconds@10:16 ");
+  // The blank first line keeps spec on line 5 with kind moved to the end.
+  EXPECT_EQ(text(last->clouds[0]),
+            "/spec@5:1 /spec/provider@6:3 /spec/region@7:3 /spec/regions@8:3 /spec/regions/0@9:5 "
+            "/spec/simulation@10:3 /spec/simulation/scaleSeconds@10:16 ");
+}
+
 TEST(LoadSpecsTest, CloudFieldPositionsSurviveTheCache) {
   MemoryCache cache;
   SpecFile f = Inline("f.yaml", std::string(kCloudHead) + "  provider: sim\n  region: a\n  simulation:\n"
