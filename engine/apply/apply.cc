@@ -10,6 +10,8 @@
 
 #include "engine/base/env.h"
 #include "engine/health/health.h"
+#include "providers/connect.h"
+#include "providers/deadline.h"
 
 namespace converge {
 
@@ -121,6 +123,40 @@ class Runner {
     return it == fleet_.provider_of_cluster.end() ? nullptr : it->second;
   }
 
+  // Options of one provider call.
+  CallOptions Call() const { return CallWithin(env_, options_.call_timeout_ms); }
+
+  Result<std::unique_ptr<ClusterConnector>> Connect(const std::string& cluster) const {
+    CloudProvider* provider = ProviderOf(cluster);
+    if (!provider) return Status::NotFound("cluster " + cluster + " is not declared");
+    const ProviderRegistry& registry = fleet_.registry ? *fleet_.registry : ProviderRegistry::Global();
+    return ConnectToCluster(*provider, registry, fleet_.context, cluster, Call());
+  }
+
+  // Polls a cluster operation until it ends.
+  Status WaitOperation(CloudProvider* provider, const Operation& op) {
+    int64_t deadline = env_->NowMillis() + options_.timeout_ms;
+    bool announced = false;
+    while (true) {
+      Result<OperationStatus> st = provider->PollOperation(op, Call());
+      if (st.ok() && st->state == OperationState::kSucceeded) return Status::Ok();
+      if (st.ok() && st->state == OperationState::kFailed) {
+        return Status::Unavailable(op.kind + " of cluster " + op.cluster + " failed: " + st->message, false);
+      }
+      if (!st.ok() && !st.status().retryable()) return st.status();
+      if (env_->NowMillis() >= deadline) {
+        return Status::Timeout("timed out after " + std::to_string(options_.timeout_ms / 1000) + "s waiting for the " +
+                               op.kind + " of cluster " + op.cluster +
+                               (st.ok() && !st->message.empty() ? " (" + st->message + ")" : ""));
+      }
+      if (!announced) {
+        reporter_->Waiting("the " + op.kind + " of cluster " + op.cluster);
+        announced = true;
+      }
+      env_->SleepMillis(options_.poll_interval_ms);
+    }
+  }
+
   void Finish(size_t i, const Status& st) {
     results_[i].status = st;
     results_[i].outcome = st.ok() ? ActionOutcome::kSucceeded : ActionOutcome::kFailed;
@@ -145,18 +181,23 @@ class Runner {
     reporter_->Started(a);
     if (st.ok()) {
       if (a.type == ChangeType::kDelete) {
-        st = Retry(a, [&] { return provider->DeleteCluster(name); });
+        Result<Operation> op = Status::Internal("not started");
+        st = Retry(a, [&] {
+          op = provider->StartDeleteCluster(name, Call());
+          return op.status();
+        });
+        if (st.ok()) st = WaitOperation(provider, *op);
       } else {
         auto spec = fleet_.clusters.find(name);
         if (spec == fleet_.clusters.end()) {
           st = Status::Internal("no spec for cluster " + name);
         } else {
-          st = Retry(a, [&] { return provider->ApplyCluster(*spec->second); });
+          st = Retry(a, [&] { return provider->StartApplyCluster(*spec->second, Call()).status(); });
         }
       }
     }
     if (st.ok()) {
-      Result<Json> live = provider->GetCluster(name);
+      Result<Json> live = provider->GetCluster(name, Call());
       st = reporter_->After(a, live.ok() ? &live.value() : nullptr);
     }
     if (st.ok()) st = reporter_->Flush();
@@ -171,7 +212,7 @@ class Runner {
     int64_t deadline = env_->NowMillis() + options_.timeout_ms;
     bool announced = false;
     while (true) {
-      Result<Json> live = provider->GetCluster(cluster);
+      Result<Json> live = provider->GetCluster(cluster, Call());
       std::string phase;
       if (live.ok()) {
         HealthStatus h = AssessHealth(&live.value());
@@ -202,7 +243,7 @@ class Runner {
     bool announced = false;
     while (true) {
       std::string worst;
-      Result<std::vector<std::optional<Json>>> live = conn->GetMany(keys);
+      Result<std::vector<std::optional<Json>>> live = conn->GetMany(keys, Call());
       if (live.ok()) {
         for (size_t k = 0; k < keys.size(); k++) {
           const auto& obj = (*live)[k];
@@ -251,8 +292,7 @@ class Runner {
       SkipAll(idx, 1, Status::Unavailable("cluster " + cluster + " is not available", false));
       return;
     }
-    CloudProvider* provider = ProviderOf(cluster);
-    Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
+    Result<std::unique_ptr<ClusterConnector>> conn = Connect(cluster);
     if (!conn.ok()) {
       SkipAll(idx, 1, Status::Unavailable("cluster " + cluster + " is not reachable", false));
       Finish(idx[0], conn.status().ok() ? Status::Internal("no connector") : conn.status());
@@ -289,10 +329,10 @@ class Runner {
       Result<Json> live = Status::Ok();
       {
         if (a.type == ChangeType::kDelete) {
-          s = Retry(a, [&] { return (*conn)->Delete(a.ref.key); });
+          s = Retry(a, [&] { return (*conn)->Delete(a.ref.key, Call()); });
         } else {
           s = Retry(a, [&] {
-            live = (*conn)->Apply(*a.desired);
+            live = (*conn)->Apply(*a.desired, Call());
             return live.status();
           });
         }
@@ -336,7 +376,7 @@ class Runner {
       if (!st.ok()) return st;
     }
     for (const auto& [cluster, keys] : applied_) {
-      Result<std::unique_ptr<ClusterConnector>> conn = ProviderOf(cluster)->Connect(cluster);
+      Result<std::unique_ptr<ClusterConnector>> conn = Connect(cluster);
       if (!conn.ok()) return conn.status();
       Status st = WaitHealthy(cluster, conn->get(), keys, "applied objects");
       if (!st.ok()) return st;

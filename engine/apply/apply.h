@@ -1,8 +1,10 @@
 // Apply: runs a Plan through the providers.
-//   - Cluster creates/updates first (asynchronous on the provider), then each cluster's objects on a
-//     worker (at most `parallelism` clusters at once), in plan order; a cluster's objects wait for
-//     the cluster to be Running within the same apply; between sync waves the previous wave must be
-//     healthy; then deletes (prune), Cluster deletes last.
+//   - Cluster creates/updates first (started on the provider, which finishes them asynchronously),
+//     then each cluster's objects on a worker (at most `parallelism` clusters at once), in plan
+//     order; a cluster's objects wait for the cluster to be Running within the same apply; between
+//     sync waves the previous wave must be healthy; then deletes (prune), Cluster deletes last (each
+//     waited for until its operation ends).
+//   - Every provider call has a deadline of call_timeout_ms (CallOptions).
 //   - Retryable provider errors are retried with exponential backoff (Env clock, so tests use a
 //     fake clock); other errors fail that action and the rest of that cluster's actions are skipped.
 //   - Every action is announced to the InventoryRecorder before its effect (one batch per cluster)
@@ -33,6 +35,7 @@ struct ApplyOptions {
   int64_t backoff_initial_ms = 200;
   int64_t backoff_max_ms = 5'000;
   int64_t poll_interval_ms = 250;
+  int64_t call_timeout_ms = 30'000;  // deadline of each provider call (CallOptions); 0 = none
 };
 
 // Told about actions before and after their effect (implemented over the Store).
@@ -60,10 +63,13 @@ class ApplyObserver {
   }
 };
 
-// Where actions go: the provider of each cluster's cloud, and the typed specs.
+// Where actions go: the provider of each cluster's cloud, the typed specs, and the registry whose
+// connectors reach the clusters' endpoints.
 struct FleetTargets {
   std::map<std::string, CloudProvider*> provider_of_cluster;  // Cluster name -> its cloud's provider
   std::map<std::string, const ClusterSpec*> clusters;         // Cluster name -> spec (desired ones)
+  const ProviderRegistry* registry = nullptr;                 // null: ProviderRegistry::Global()
+  ProviderContext context;                                    // for ProviderRegistry::Connect
 };
 
 enum class ActionOutcome { kSucceeded, kFailed, kSkipped };

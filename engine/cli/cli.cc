@@ -265,6 +265,14 @@ int RunCli(int argc, char** argv) {
   apply.timeout_ms = static_cast<int64_t>(timeout_s * 1000);
   req.prune = !no_prune;
 
+  // Providers registered themselves at start-up; two claiming one name is a broken build.
+  std::vector<Status> registration = ProviderRegistry::Global().RegistrationErrors();
+  if (!registration.empty()) {
+    std::string msg;
+    for (const Status& e : registration) msg += (msg.empty() ? "" : "\n") + e.message();
+    return Fail(Status::Internal("provider registration failed:\n" + msg), g);
+  }
+
   auto logger = spdlog::stderr_color_mt("converge");
   spdlog::set_default_logger(logger);
   spdlog::set_level(g.verbose >= 2 ? spdlog::level::debug : g.verbose == 1 ? spdlog::level::info : spdlog::level::warn);

@@ -1,6 +1,7 @@
 // FleetSession: the providers of one reconcile, one per Cloud, created from the registry, and the
-// lookups the stages need (which provider serves a cluster, the typed specs). Internal to
-// engine/reconcile. One thread at a time, except the providers themselves (thread-safe).
+// lookups the stages need (which provider serves a cluster, a connector to a cluster, the typed
+// specs). Internal to engine/reconcile. One thread at a time, except the providers themselves
+// (thread-safe).
 #pragma once
 
 #include <map>
@@ -27,6 +28,8 @@ class FleetSession {
   const std::vector<ClusterSpec>& clusters() const { return clusters_; }
   CloudProvider* ProviderOfCloud(const std::string& cloud) const;
   CloudProvider* ProviderOfCluster(const std::string& cluster) const;
+  // A connector to a cluster of the fleet, through its provider's Endpoint and the registry.
+  Result<std::unique_ptr<ClusterConnector>> Connect(const std::string& cluster, const CallOptions& options) const;
   const ClusterSpec* Cluster(const std::string& name) const;
   FleetTargets Targets() const;
 
@@ -34,6 +37,8 @@ class FleetSession {
   std::vector<CloudSpec> clouds_;
   std::vector<ClusterSpec> clusters_;
   std::vector<ClusterSpec> removed_;
+  ProviderRegistry* registry_ = nullptr;
+  ProviderContext ctx_;
   std::map<std::string, std::unique_ptr<CloudProvider>> providers_;  // by cloud name
 };
 

@@ -16,6 +16,8 @@
 #include "engine/spec/spec.h"
 #include "engine/store/state_lock.h"
 #include "engine/store/store.h"
+#include "providers/deadline.h"
+#include "providers/validate.h"
 
 namespace converge {
 namespace {
@@ -71,6 +73,10 @@ struct Reconciler::Impl {
   bool may_write_cache = false;
 
   ProviderContext Context() const { return ProviderContext{env, state_dir}; }
+  // Options of one provider call made while planning or looking.
+  CallOptions Call(const ApplyOptions& options = ApplyOptions()) const {
+    return CallWithin(env, options.call_timeout_ms);
+  }
 
   std::string CacheRoot() const { return state_dir + "/git"; }
 
@@ -97,6 +103,9 @@ struct Reconciler::Impl {
     Result<SpecSet> specs = LoadSpecs(files, store);
     if (!specs.ok()) return specs.status();
     out.specs = std::move(specs).value();
+    // Each Cloud's provider checks its own part of the Cloud's spec.
+    Status clouds = ValidateClouds(out.specs, *registry);
+    if (!clouds.ok()) return clouds;
     out.warnings = out.specs.warnings;
     Result<std::vector<PlacedObject>> placed = PlaceManifests(out.specs, &out.warnings);
     if (!placed.ok()) return placed.status();
@@ -158,14 +167,6 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   out.commit = loaded->commit;
   out.placed_objects = static_cast<int>(loaded->placed.size());
   out.warnings = loaded->warnings;
-  for (const CloudSpec& c : loaded->specs.clouds) {
-    if (!impl_->registry->Has(c.provider)) {
-      std::string known;
-      for (const auto& n : impl_->registry->Names()) known += (known.empty() ? "" : ", ") + n;
-      return Status::Invalid(c.manifest.Where() + ": Cloud \"" + c.name + "\": unknown provider \"" + c.provider +
-                             "\" (known: " + known + ")");
-    }
-  }
   // Ordering annotations (sync waves, depends-on and their cycles) are part of validity too.
   std::vector<Action> actions;
   for (const PlacedObject& p : loaded->placed) {
@@ -285,7 +286,7 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
 
   for (const ClusterSpec& c : session->clusters()) {
     const InventoryEntry& row = inventory.at(FleetRef("Cluster", c.name));
-    Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name);
+    Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name, Call(request.apply));
     if (!live.ok() && !live.status().IsNotFound()) return live.status().WithContext("cluster " + c.name);
     if (!live.ok() || std::string(PhaseOf(*live)) != "Running") return false;
     if (ResourceVersionOf(*live) == row.live_version) {
@@ -295,13 +296,12 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
     }
   }
   for (const auto& [cluster, entries] : per_cluster) {
-    CloudProvider* provider = session->ProviderOfCluster(cluster);
-    if (!provider) return false;
-    Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
+    if (!session->ProviderOfCluster(cluster)) return false;
+    Result<std::unique_ptr<ClusterConnector>> conn = session->Connect(cluster, Call(request.apply));
     if (!conn.ok()) return false;
     std::vector<ObjectKey> keys;
     for (const InventoryEntry* e : entries) keys.push_back(e->ref.key);
-    Result<std::vector<std::string>> rvs = (*conn)->ResourceVersions(keys);
+    Result<std::vector<std::string>> rvs = (*conn)->ResourceVersions(keys, Call(request.apply));
     if (!rvs.ok()) return false;  // the full path reports unreachable clusters
     std::vector<ObjectKey> moved_keys;
     std::vector<const InventoryEntry*> moved;
@@ -314,7 +314,7 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
       }
     }
     if (moved.empty()) continue;
-    Result<std::vector<std::optional<Json>>> live = (*conn)->GetMany(moved_keys);
+    Result<std::vector<std::optional<Json>>> live = (*conn)->GetMany(moved_keys, Call(request.apply));
     if (!live.ok()) return false;
     for (size_t i = 0; i < moved.size(); i++) {
       const auto& obj = (*live)[i];
@@ -438,7 +438,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
   // Clusters.
   std::map<std::string, bool> cluster_ready;  // observed and reachable
   for (const ClusterSpec& c : session->clusters()) {
-    Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name);
+    Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name, Call(request.apply));
     if (!live.ok() && !live.status().IsNotFound()) return live.status().WithContext("cluster " + c.name);
     const Desired& d = desired.at(FleetRef("Cluster", c.name));
     add(d.ref, &d, live.ok() ? &live.value() : nullptr);
@@ -448,7 +448,8 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
   for (const ClusterSpec& c : removed_clusters) {
     ObjectRef ref = FleetRef("Cluster", c.name);
     CloudProvider* provider = session->ProviderOfCloud(c.cloud);
-    Result<Json> live = provider ? provider->GetCluster(c.name) : Result<Json>(Status::NotFound(c.name));
+    Result<Json> live =
+        provider ? provider->GetCluster(c.name, Call(request.apply)) : Result<Json>(Status::NotFound(c.name));
     if (!live.ok()) {
       if (live.status().IsNotFound() && request.prune) forget.push_back({source.id, ref});
       continue;
@@ -488,7 +489,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
       }
       continue;
     }
-    Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
+    Result<std::unique_ptr<ClusterConnector>> conn = session->Connect(cluster, Call(request.apply));
     std::vector<ObjectKey> keys;
     for (const ObjectRef& ref : refs) keys.push_back(ref.key);
     Result<std::vector<std::string>> rvs = Status::Unavailable("not connected");
@@ -496,7 +497,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
       ApplyOptions retry = request.apply;
       retry.max_attempts = std::min(retry.max_attempts, 3);
       Status st = RetryWithBackoff(retry, env, [&] {
-        rvs = (*conn)->ResourceVersions(keys);
+        rvs = (*conn)->ResourceVersions(keys, Call(request.apply));
         return rvs.status();
       });
       (void)st;
@@ -528,7 +529,7 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
       need_refs.push_back(ref);
     }
     if (need_keys.empty()) continue;
-    Result<std::vector<std::optional<Json>>> live = (*conn)->GetMany(need_keys);
+    Result<std::vector<std::optional<Json>>> live = (*conn)->GetMany(need_keys, Call(request.apply));
     if (!live.ok()) {
       out.unreachable_clusters.push_back(cluster);
       out.warnings.push_back({"", 0, 0, "cluster " + cluster + " is unreachable (" + live.status().message() +
@@ -584,7 +585,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   for (const CloudSpec& cloud : session->clouds()) {
     if (!st.ok()) break;
     CloudProvider* p = session->ProviderOfCloud(cloud.name);
-    st = RetryWithBackoff(request.apply, impl_->env, [&] { return p->EnsureCloud(cloud); });
+    st = RetryWithBackoff(request.apply, impl_->env, [&] { return p->EnsureCloud(impl_->Call(request.apply)); });
     if (!st.ok()) {
       st = st.WithContext("Cloud " + cloud.name);
       break;
@@ -662,7 +663,7 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
       FleetStatus::ClusterRow row;
       row.name = c.name;
       row.cloud = c.cloud;
-      Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name);
+      Result<Json> live = session->ProviderOfCloud(c.cloud)->GetCluster(c.name, impl_->Call());
       if (!live.ok()) {
         row.phase = live.status().IsNotFound() ? "Missing" : "Unknown";
         row.message = live.status().message();
@@ -684,11 +685,11 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
     if (!provider) {
       error = "cluster " + cluster + " is not known";
     } else {
-      Result<std::unique_ptr<ClusterConnector>> conn = provider->Connect(cluster);
+      Result<std::unique_ptr<ClusterConnector>> conn = session->Connect(cluster, impl_->Call());
       std::vector<ObjectKey> keys;
       for (const InventoryEntry* e : entries) keys.push_back(e->ref.key);
       Result<std::vector<std::optional<Json>>> got =
-          conn.ok() ? (*conn)->GetMany(keys) : Result<std::vector<std::optional<Json>>>(conn.status());
+          conn.ok() ? (*conn)->GetMany(keys, impl_->Call()) : Result<std::vector<std::optional<Json>>>(conn.status());
       if (got.ok()) {
         live = std::move(got).value();
       } else {
