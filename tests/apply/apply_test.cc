@@ -320,7 +320,7 @@ TEST_F(ApplyWithFakeProviderTest, StartsTheClusterOperationThenAppliesWithDeadli
   ns.desired = std::make_shared<Json>(Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "app"}}}});
   plan.actions.push_back(ns);
   options_.call_timeout_ms = 7'000;
-  const int64_t start = env_.NowMillis();
+  const int64_t start = env_.MonotonicMillis();
   ApplyReport report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
   ASSERT_TRUE(report.status.ok()) << report.status.message();
   std::vector<std::string> methods;

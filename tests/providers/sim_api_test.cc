@@ -325,7 +325,7 @@ TEST_F(SimConnectorTest, LatencyBeyondTheDeadlineSleepsOnlyUntilItAndTimesOut) {
   const ObjectKey web{"", "Namespace", "", "web"};
 
   int64_t slept = env_.slept();
-  CallOptions tight{env_.NowMillis() + 200};
+  CallOptions tight{env_.MonotonicMillis() + 200};
   auto r = conn_->Get(web, tight);
   EXPECT_EQ(r.status().code(), Code::kTimeout) << r.status().ToString();
   EXPECT_TRUE(r.status().retryable());
@@ -333,11 +333,11 @@ TEST_F(SimConnectorTest, LatencyBeyondTheDeadlineSleepsOnlyUntilItAndTimesOut) {
   EXPECT_EQ(env_.slept() - slept, 200);  // until the deadline, not the whole latency
 
   slept = env_.slept();
-  EXPECT_TRUE(conn_->Get(web, CallOptions{env_.NowMillis() + 1'000}).ok());
+  EXPECT_TRUE(conn_->Get(web, CallOptions{env_.MonotonicMillis() + 1'000}).ok());
   EXPECT_EQ(env_.slept() - slept, 500);
 
   slept = env_.slept();
-  auto late = conn_->Apply(ConfigMapObject("web", "late"), CallOptions{env_.NowMillis()});
+  auto late = conn_->Apply(ConfigMapObject("web", "late"), CallOptions{env_.MonotonicMillis()});
   EXPECT_EQ(late.status().code(), Code::kTimeout);
   EXPECT_EQ(env_.slept(), slept);  // a passed deadline does not even start the call
   ASSERT_TRUE((*world)->Heal("a").ok());
@@ -345,11 +345,11 @@ TEST_F(SimConnectorTest, LatencyBeyondTheDeadlineSleepsOnlyUntilItAndTimesOut) {
 }
 
 TEST_F(SimConnectorTest, ProviderCallsPastTheirDeadlineTimeOut) {
-  CallOptions past{env_.NowMillis() - 1};
+  CallOptions past{env_.MonotonicMillis() - 1};
   EXPECT_EQ(provider_->GetCluster("a", past).status().code(), Code::kTimeout);
   EXPECT_EQ(provider_->StartApplyCluster(SimCluster("z"), past).status().code(), Code::kTimeout);
   EXPECT_TRUE(provider_->GetCluster("z", {}).status().IsNotFound());  // nothing started
-  EXPECT_TRUE(provider_->GetCluster("a", CallOptions{env_.NowMillis() + 1}).ok());
+  EXPECT_TRUE(provider_->GetCluster("a", CallOptions{env_.MonotonicMillis() + 1}).ok());
 }
 
 // --- concurrency
