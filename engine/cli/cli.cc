@@ -300,8 +300,12 @@ int RunCli(int argc, char** argv) {
   apply.timeout_ms = static_cast<int64_t>(timeout_s * 1000);
   req.prune = !no_prune;
 
-  for (const Status& st : ProviderRegistry::Global().RegistrationErrors()) {
-    return Fail(st.WithContext("this converge build registers its providers wrongly"), g);
+  // Providers registered themselves at start-up; two claiming one name is a broken build.
+  std::vector<Status> registration = ProviderRegistry::Global().RegistrationErrors();
+  if (!registration.empty()) {
+    std::string msg;
+    for (const Status& e : registration) msg += (msg.empty() ? "" : "\n") + e.message();
+    return Fail(Status::Internal("provider registration failed:\n" + msg), g);
   }
 
   auto logger = spdlog::stderr_color_mt("converge");

@@ -12,4 +12,21 @@ std::string Diagnostic::ToString() const {
   return out + ": " + message;
 }
 
+std::string JsonPointerOf(const std::vector<std::string>& path) {
+  std::string out;
+  for (const std::string& segment : path) {
+    out += '/';
+    for (char c : segment) {
+      if (c == '~') {
+        out += "~0";
+      } else if (c == '/') {
+        out += "~1";
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace converge

@@ -11,14 +11,14 @@
 
 namespace converge {
 
-// Timing of the simulated cloud (provider `sim` only), in seconds of wall-clock time.
-struct SimulationSpec {
-  double cluster_create_seconds = 3;
-  double pod_start_seconds = 1;
-  double upgrade_step_seconds = 1;  // per control plane and per node pool
-  double scale_seconds = 1;
+// A 1-based line and column in a spec file; 0 means unknown.
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
 };
 
+// The engine's view of a Cloud: the fields every provider shares. Everything else under the
+// Cloud's `spec` belongs to its provider, which reads (and validates) it from `config`.
 struct CloudSpec {
   std::string name;
   std::string provider;              // sim | cce | kubernetes | a plugin name
@@ -26,10 +26,19 @@ struct CloudSpec {
   std::vector<std::string> regions;  // regions offered; defaults to {region}
   std::string endpoint;
   // Where credentials come from: names of environment variables or files, never the secrets.
+  // Which keys a provider accepts is the provider's to check.
   std::map<std::string, std::string> credentials;
-  SimulationSpec simulation;
+  // The Cloud's `spec` object as written (a JSON object; null when the CloudSpec was built by hand).
+  JsonPtr config;
+  // Where each field of the Cloud document under /spec is in its file (the key of a map member,
+  // the item of a list), by JSON pointer from the document root ("/spec/simulation/scaleSeconds",
+  // "/spec/regions/0"), so that provider diagnostics name file:line:col. Empty when unknown.
+  std::map<std::string, SourcePosition> positions;
   Manifest manifest;
 };
+
+// The JSON pointer (RFC 6901) of a field path: {"spec", "a/b"} -> "/spec/a~1b".
+std::string JsonPointerOf(const std::vector<std::string>& path);
 
 struct NodePoolSpec {
   std::string name;

@@ -1,55 +1,90 @@
 #include "engine/model/kinds.h"
 
+#include <algorithm>
 #include <set>
+#include <tuple>
 #include <utility>
 
 namespace converge {
+namespace {
+
+std::vector<BuiltinKind>* MakeBuiltinKinds() {
+  auto* kinds = new std::vector<BuiltinKind>{
+      {"", "v1", "Namespace", "namespaces", false},
+      {"", "v1", "Node", "nodes", false},
+      {"", "v1", "PersistentVolume", "persistentvolumes", false},
+      {"", "v1", "ConfigMap", "configmaps", true},
+      {"", "v1", "Secret", "secrets", true},
+      {"", "v1", "Service", "services", true},
+      {"", "v1", "ServiceAccount", "serviceaccounts", true},
+      {"", "v1", "Pod", "pods", true},
+      {"", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true},
+      {"", "v1", "Endpoints", "endpoints", true},
+      {"", "v1", "LimitRange", "limitranges", true},
+      {"", "v1", "ResourceQuota", "resourcequotas", true},
+      {"admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false},
+      {"admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+       false},
+      {"apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false},
+      {"apiregistration.k8s.io", "v1", "APIService", "apiservices", false},
+      {"apps", "v1", "Deployment", "deployments", true},
+      {"apps", "v1", "StatefulSet", "statefulsets", true},
+      {"apps", "v1", "DaemonSet", "daemonsets", true},
+      {"apps", "v1", "ReplicaSet", "replicasets", true},
+      {"autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true},
+      {"batch", "v1", "Job", "jobs", true},
+      {"batch", "v1", "CronJob", "cronjobs", true},
+      {"networking.k8s.io", "v1", "Ingress", "ingresses", true},
+      {"networking.k8s.io", "v1", "IngressClass", "ingressclasses", false},
+      {"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true},
+      {"node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", false},
+      {"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false},
+      {"rbac.authorization.k8s.io", "v1", "Role", "roles", true},
+      {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true},
+      {"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false},
+      {"storage.k8s.io", "v1", "CSIDriver", "csidrivers", false},
+      {"storage.k8s.io", "v1", "CSINode", "csinodes", false},
+      {"storage.k8s.io", "v1", "StorageClass", "storageclasses", false},
+      {"storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", false},
+  };
+  std::sort(kinds->begin(), kinds->end(), [](const BuiltinKind& a, const BuiltinKind& b) {
+    return std::tie(a.group, a.kind) < std::tie(b.group, b.kind);
+  });
+  return kinds;
+}
+
+using KindSet = std::set<std::pair<std::string, std::string>>;
+
+// Built-in kinds of one scope, plus the fleet and placement kinds of that scope.
+KindSet* MakeScopeSet(bool namespaced, std::initializer_list<std::pair<std::string, std::string>> extra) {
+  auto* out = new KindSet(extra);
+  for (const BuiltinKind& k : BuiltinKinds()) {
+    if (k.namespaced == namespaced) out->emplace(k.group, k.kind);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<BuiltinKind>& BuiltinKinds() {
+  static const std::vector<BuiltinKind>* kinds = MakeBuiltinKinds();
+  return *kinds;
+}
 
 bool IsClusterScoped(const std::string& group, const std::string& kind) {
-  static const std::set<std::pair<std::string, std::string>> kKinds = {
-      {"", "Namespace"},
-      {"", "Node"},
-      {"", "PersistentVolume"},
-      {"rbac.authorization.k8s.io", "ClusterRole"},
-      {"rbac.authorization.k8s.io", "ClusterRoleBinding"},
-      {"apiextensions.k8s.io", "CustomResourceDefinition"},
-      {"storage.k8s.io", "StorageClass"},
-      {"storage.k8s.io", "CSIDriver"},
-      {"storage.k8s.io", "CSINode"},
-      {"storage.k8s.io", "VolumeAttachment"},
-      {"scheduling.k8s.io", "PriorityClass"},
-      {"networking.k8s.io", "IngressClass"},
-      {"admissionregistration.k8s.io", "MutatingWebhookConfiguration"},
-      {"admissionregistration.k8s.io", "ValidatingWebhookConfiguration"},
-      {"apiregistration.k8s.io", "APIService"},
-      {"node.k8s.io", "RuntimeClass"},
-      {"converge.dev", "Cloud"},
-      {"converge.dev", "Cluster"},
-      {"policy.karmada.io", "ClusterPropagationPolicy"},
-      {"policy.karmada.io", "ClusterOverridePolicy"},
-  };
-  return kKinds.count({group, kind}) > 0;
+  static const KindSet* kinds = MakeScopeSet(false, {{"converge.dev", "Cloud"},
+                                                     {"converge.dev", "Cluster"},
+                                                     {"policy.karmada.io", "ClusterPropagationPolicy"},
+                                                     {"policy.karmada.io", "ClusterOverridePolicy"}});
+  return kinds->count({group, kind}) > 0;
 }
 
 bool IsKnownNamespaced(const std::string& group, const std::string& kind) {
-  static const std::set<std::pair<std::string, std::string>> kKinds = {
-      {"", "ConfigMap"},          {"", "Secret"},
-      {"", "Service"},            {"", "ServiceAccount"},
-      {"", "Pod"},                {"", "PersistentVolumeClaim"},
-      {"", "Endpoints"},          {"", "LimitRange"},
-      {"", "ResourceQuota"},      {"apps", "Deployment"},
-      {"apps", "StatefulSet"},    {"apps", "DaemonSet"},
-      {"apps", "ReplicaSet"},     {"batch", "Job"},
-      {"batch", "CronJob"},       {"networking.k8s.io", "Ingress"},
-      {"networking.k8s.io", "NetworkPolicy"},
-      {"rbac.authorization.k8s.io", "Role"},
-      {"rbac.authorization.k8s.io", "RoleBinding"},
-      {"autoscaling", "HorizontalPodAutoscaler"},
-      {"policy", "PodDisruptionBudget"},
-      {"policy.karmada.io", "PropagationPolicy"},
-      {"policy.karmada.io", "OverridePolicy"},
-  };
-  return kKinds.count({group, kind}) > 0;
+  static const KindSet* kinds =
+      MakeScopeSet(true, {{"policy.karmada.io", "PropagationPolicy"}, {"policy.karmada.io", "OverridePolicy"}});
+  return kinds->count({group, kind}) > 0;
 }
 
 }  // namespace converge

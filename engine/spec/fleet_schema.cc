@@ -29,6 +29,7 @@ struct Field {
   bool required = false;
   const std::vector<Field>* fields = nullptr;
   bool secret_context = false;  // never echo values under this field
+  bool open = false;            // kObject: keys not in `fields` are someone else's to check
 };
 
 const std::vector<Field> kMetadataFields = {
@@ -38,32 +39,21 @@ const std::vector<Field> kMetadataFields = {
     {"annotations", Type::kStringMap},
 };
 
-const std::vector<Field> kSimulationFields = {
-    {"clusterCreateSeconds", Type::kNonNegativeNumber},
-    {"podStartSeconds", Type::kNonNegativeNumber},
-    {"upgradeStepSeconds", Type::kNonNegativeNumber},
-    {"scaleSeconds", Type::kNonNegativeNumber},
-};
-
-const std::vector<Field> kCredentialFields = {
-    {"accessKeyEnv", Type::kString}, {"secretKeyEnv", Type::kString}, {"tokenEnv", Type::kString},
-    {"projectIdEnv", Type::kString}, {"kubeconfig", Type::kString},   {"kubeconfigContext", Type::kString},
-};
-
+// The fields every Cloud has. Any other field under a Cloud's spec belongs to its provider, which
+// checks it (CloudProviderFactory::ValidateConfig): the provider's credential keys included.
 const std::vector<Field> kCloudSpecFields = {
     {"provider", Type::kString, true},
     {"region", Type::kString, true},
     {"regions", Type::kStringList},
     {"endpoint", Type::kString},
-    {"credentials", Type::kObject, false, &kCredentialFields, true},
-    {"simulation", Type::kObject, false, &kSimulationFields},
+    {"credentials", Type::kStringMap, false, nullptr, true},
 };
 
 const std::vector<Field> kCloudFields = {
     {"apiVersion", Type::kChecked},
     {"kind", Type::kChecked},
     {"metadata", Type::kObject, false, &kMetadataFields},
-    {"spec", Type::kObject, true, &kCloudSpecFields},
+    {"spec", Type::kObject, true, &kCloudSpecFields, false, /*open=*/true},
 };
 
 const std::vector<Field> kNetworkFields = {
@@ -183,8 +173,23 @@ class Checker {
     Error(path, false, msg);
   }
 
-  // Checks the keys of `obj` (a JSON object) against `fields`, recursively.
-  void CheckObject(const Json& obj, const FieldPath& path, const std::vector<Field>& fields, bool redact) {
+  // Checks the keys of `obj` (a JSON object) against `fields`, recursively; with `open`, keys not in
+  // `fields` are let through (someone else checks them).
+  void CheckObject(const Json& obj, const FieldPath& path, const std::vector<Field>& fields, bool redact,
+                   bool open = false) {
+    if (!open) ReportUnknownKeys(obj, path, fields);
+    for (const auto& f : fields) {
+      FieldPath at = Append(path, std::string(f.name));
+      auto it = obj.find(f.name);
+      if (it == obj.end() || it->is_null()) {
+        if (f.required) Error(path, false, PathToString(at) + " is required");
+        continue;
+      }
+      CheckValue(*it, at, f, redact || f.secret_context);
+    }
+  }
+
+  void ReportUnknownKeys(const Json& obj, const FieldPath& path, const std::vector<Field>& fields) {
     for (const auto& [key, value] : obj.items()) {
       auto f = std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.name == key; });
       if (f != fields.end()) continue;
@@ -197,15 +202,6 @@ class Checker {
       else
         msg += "; known fields: " + Join(names);
       Error(at, true, msg);
-    }
-    for (const auto& f : fields) {
-      FieldPath at = Append(path, std::string(f.name));
-      auto it = obj.find(f.name);
-      if (it == obj.end() || it->is_null()) {
-        if (f.required) Error(path, false, PathToString(at) + " is required");
-        continue;
-      }
-      CheckValue(*it, at, f, redact || f.secret_context);
     }
   }
 
@@ -243,7 +239,7 @@ class Checker {
         return;
       case Type::kObject:
         if (!v.is_object()) return TypeError(path, f.type, v, redact);
-        CheckObject(v, path, *f.fields, redact);
+        CheckObject(v, path, *f.fields, redact, f.open);
         return;
       case Type::kObjectList:
         if (!v.is_array()) return TypeError(path, f.type, v, redact);
@@ -496,15 +492,6 @@ CloudSpec CloudFromJson(const Json& doc) {
   if (cloud.regions.empty()) cloud.regions.push_back(cloud.region);
   cloud.endpoint = StringOr(doc, {"spec", "endpoint"});
   cloud.credentials = StringMap(Get(doc, {"spec", "credentials"}));
-  if (const Json* sim = Get(doc, {"spec", "simulation"})) {
-    auto number = [&](const char* key, double* out) {
-      if (const Json* v = Get(*sim, {key}); v && v->is_number()) *out = v->get<double>();
-    };
-    number("clusterCreateSeconds", &cloud.simulation.cluster_create_seconds);
-    number("podStartSeconds", &cloud.simulation.pod_start_seconds);
-    number("upgradeStepSeconds", &cloud.simulation.upgrade_step_seconds);
-    number("scaleSeconds", &cloud.simulation.scale_seconds);
-  }
   return cloud;
 }
 

@@ -13,7 +13,8 @@
 
 namespace converge::spec_internal {
 
-// Appends every problem of a Cloud document to `errors`; `label` is e.g. `Cloud "hwc"`.
+// Appends every problem of a Cloud document to `errors`; `label` is e.g. `Cloud "hwc"`. Fields of
+// the spec other than the shared ones (kCloudSpecFields) are left to the Cloud's provider.
 void CheckCloud(const std::string& file, const std::string& label, const Json& doc, const YamlLocator& locator,
                 std::vector<Diagnostic>* errors);
 // Appends every problem of a Cluster document to `errors`; `label` is e.g. `Cluster "prod"`.
@@ -21,7 +22,7 @@ void CheckCluster(const std::string& file, const std::string& label, const Json&
                   std::vector<Diagnostic>* errors);
 
 // Typed views of documents that passed CheckCloud / CheckCluster, with defaults applied.
-// `manifest` is left empty; ClusterSpec::region stays empty when not given (LoadSpecs defaults it
+// `manifest`, `config` and `positions` are left empty; ClusterSpec::region stays empty when not given (LoadSpecs defaults it
 // to the cloud's region).
 CloudSpec CloudFromJson(const Json& doc);
 ClusterSpec ClusterFromJson(const Json& doc);

@@ -21,7 +21,8 @@ using spec_internal::Position;
 using spec_internal::YamlLocator;
 
 // Bump when the cached form or the per-file rules change, so that old entries are not trusted.
-constexpr int kCacheFormat = 1;
+// 2: Clouds carry the positions of every field under spec; provider fields are no longer checked here.
+constexpr int kCacheFormat = 2;
 
 // Fields of a Cluster that cross-object checks point at (recorded while parsing: kRecordedPaths).
 const char* const kClusterCloudField = "spec.cloud";
@@ -31,7 +32,10 @@ const char* const kClusterRegionField = "spec.region";
 struct CheckedDoc {
   int line = 0;
   std::shared_ptr<Json> doc;
-  std::map<std::string, Position> at;  // positions for cross-object messages
+  // Positions for messages given after parsing, maybe from the cache: a Cluster's kRecordedPaths
+  // (for cross-object checks); every field under a Cloud's spec by JSON pointer (for its provider's
+  // diagnostics, CloudSpec::positions).
+  std::map<std::string, Position> at;
 };
 
 const std::string* StringAt(const Json& obj, const char* key) {
@@ -170,6 +174,9 @@ std::vector<CheckedDoc> CheckFile(const std::string& file, const std::string& te
     checked.line = p.start.line;
     checked.doc = std::move(p.doc);
     if (IsConvergeKind(*checked.doc, "Cluster")) checked.at = std::move(p.recorded);
+    if (strict && IsConvergeKind(*checked.doc, "Cloud")) {
+      checked.at = p.fields_recorded ? std::move(p.cloud_fields) : p.locator.FieldPositions({{"spec"}});
+    }
     out.push_back(std::move(checked));
   }
   return out;
@@ -269,6 +276,9 @@ class SpecSetBuilder {
       }
       if (m.key.group == kConvergeGroup && m.key.kind == "Cloud") {
         CloudSpec cloud = spec_internal::CloudFromJson(*m.body);
+        if (auto spec = m.body->find("spec"); spec != m.body->end() && spec->is_object())
+          cloud.config = JsonPtr(m.body, &*spec);  // shares the document
+        cloud.positions = std::move(at);
         cloud.manifest = std::move(m);
         set_.clouds.push_back(std::move(cloud));
       } else if (m.key.group == kConvergeGroup && m.key.kind == "Cluster") {

@@ -1,7 +1,10 @@
 // Spec: parse the YAML files of one commit into objects and validate them.
 //   - every file is multi-document YAML; each document becomes one JSON object (yaml-cpp);
 //   - converge.dev/v1alpha1 Cloud and Cluster are validated strictly (unknown fields and wrong
-//     types are errors naming file:line:column and the field); fields are listed in docs/specs.md;
+//     types are errors naming file:line:column and the field); fields are listed in docs/specs.md.
+//     A Cloud's spec is checked here only for the fields every provider shares (provider, region,
+//     regions, endpoint, credentials as names); the rest goes to its provider as CloudSpec::config,
+//     with the positions of its fields (providers/validate.h reports them);
 //   - any other document must have apiVersion, kind and metadata.name;
 //   - two objects with the same identity are an error naming both files.
 // Parsed files are cached by blob id (ParseCache), so an unchanged file is never parsed twice.

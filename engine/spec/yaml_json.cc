@@ -132,6 +132,8 @@ class JsonBuilder : public YAML::EventHandler {
     Json root;
     YAML::Mark root_mark;
     std::map<std::string, Position> recorded;
+    std::map<std::string, Position> cloud_fields;  // see YamlDocument
+    bool fields_recorded = false;
     // Duplicate keys: the map's path and the key, resolved to a message once a locator exists.
     std::vector<std::pair<FieldPath, YAML::Mark>> duplicates;
   };
@@ -215,6 +217,7 @@ class JsonBuilder : public YAML::EventHandler {
   bool InKeyPosition() const { return !stack_.empty() && stack_.back().value.is_object() && !stack_.back().have_key; }
 
   void SetKey(std::string key, const YAML::Mark& mark) {
+    RecordCloudField(key, mark);
     Frame& f = stack_.back();
     f.have_key = true;
     f.key_mark = mark;
@@ -249,6 +252,7 @@ class JsonBuilder : public YAML::EventHandler {
     Frame f;
     f.is_key = InKeyPosition();
     if (!f.is_key) Record(mark, false);
+    if (!f.is_key) RecordCloudItem(mark, false);
     f.value = std::move(value);
     f.mark = mark;
     f.anchor = anchor;
@@ -266,6 +270,7 @@ class JsonBuilder : public YAML::EventHandler {
 
   void AddValue(Json value, const YAML::Mark& mark, bool is_null) {
     Record(mark, is_null);
+    RecordCloudItem(mark, is_null);
     Attach(std::move(value), mark);
   }
 
@@ -277,6 +282,44 @@ class JsonBuilder : public YAML::EventHandler {
     std::string path = "spec." + stack_[1].key;
     for (const char* p : kRecordedPaths)
       if (path == p) doc_.recorded[path] = ToPosition(is_null ? stack_[1].key_mark : mark);
+  }
+
+  // Inside a Cloud's spec: the JSON pointer of the value about to be attached to the top frame
+  // (`key` for a map, the next index for a list).
+  std::string CloudPointer(const std::string* key) const {
+    std::vector<std::string> segments;
+    for (size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      segments.push_back(f.value.is_object() ? f.key : std::to_string(f.value.size()));
+    }
+    const Frame& top = stack_.back();
+    segments.push_back(key ? *key : std::to_string(top.value.size()));
+    return JsonPointerOf(segments);
+  }
+
+  bool InCloudSpec() const { return doc_.fields_recorded && stack_.size() >= 2 && stack_[0].key == "spec"; }
+
+  // Positions of a Cloud's fields under spec, as YamlLocator::FieldPositions: keys of maps.
+  void RecordCloudField(const std::string& key, const YAML::Mark& mark) {
+    if (stack_.size() == 1 && key == "spec" && stack_[0].value.is_object()) {
+      auto kind = stack_[0].value.find("kind");
+      if (kind == stack_[0].value.end() || *kind != "Cloud") return;
+      doc_.fields_recorded = true;
+      doc_.cloud_fields.emplace("/spec", ToPosition(mark));
+      return;
+    }
+    if (!InCloudSpec() || !stack_.back().value.is_object()) return;
+    if (doc_.cloud_fields.size() >= YamlLocator::kMaxFieldPositions) return;
+    Position at = ToPosition(mark);
+    if (at.line > 0) doc_.cloud_fields.emplace(CloudPointer(&key), at);
+  }
+
+  // ... and the items of lists (not null ones, whose mark is the next token).
+  void RecordCloudItem(const YAML::Mark& mark, bool is_null) {
+    if (is_null || !InCloudSpec() || !stack_.back().value.is_array()) return;
+    if (doc_.cloud_fields.size() >= YamlLocator::kMaxFieldPositions) return;
+    Position at = ToPosition(mark);
+    if (at.line > 0) doc_.cloud_fields.emplace(CloudPointer(nullptr), at);
   }
 
   void Attach(Json value, const YAML::Mark& mark) {
@@ -396,6 +439,68 @@ Position YamlLocator::Find(const FieldPath& path, bool at_key) const {
   return pos;
 }
 
+namespace {
+
+// Records the positions under `node`, whose JSON pointer is `pointer`, depth first.
+void CollectPositions(const YAML::Node& node, const std::string& pointer, int depth,
+                      std::map<std::string, Position>* out) {
+  constexpr int kMaxDepth = 64;
+  if (depth > kMaxDepth) return;
+  auto add = [&](std::string child, Position at, const YAML::Node& value) {
+    if (out->size() >= YamlLocator::kMaxFieldPositions) return;
+    if (at.line > 0) out->emplace(child, at);
+    CollectPositions(value, child, depth + 1, out);
+  };
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) continue;
+      add(pointer + JsonPointerOf({kv.first.Scalar()}), ToPosition(kv.first.Mark()), kv.second);
+    }
+  } else if (node.IsSequence()) {
+    size_t i = 0;
+    for (const auto& item : node) {
+      Position p = item.IsNull() ? Position{} : ToPosition(item.Mark());
+      add(pointer + "/" + std::to_string(i++), p, item);
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Position> YamlLocator::FieldPositions(const FieldPath& path) const {
+  std::map<std::string, Position> out;
+  if (!impl_) return out;
+  const YAML::Node* root = impl_->tree->Document(impl_->doc_index);
+  if (!root) return out;
+  YAML::Node node = *root;
+  std::vector<std::string> segments;
+  Position at = ToPosition(node.Mark());
+  for (const PathSegment& seg : path) {
+    bool found = false;
+    if (seg.index < 0 && node.IsMap()) {
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar() || kv.first.Scalar() != seg.key) continue;
+        at = ToPosition(kv.first.Mark());
+        node.reset(kv.second);  // rebind; operator= would overwrite the tree
+        found = true;
+        break;
+      }
+      segments.push_back(seg.key);
+    } else if (seg.index >= 0 && node.IsSequence() && static_cast<size_t>(seg.index) < node.size()) {
+      YAML::Node item = node[static_cast<size_t>(seg.index)];
+      at = ToPosition(item.Mark());
+      node.reset(item);
+      found = true;
+      segments.push_back(std::to_string(seg.index));
+    }
+    if (!found) return out;
+  }
+  std::string pointer = JsonPointerOf(segments);
+  if (at.line > 0) out.emplace(pointer, at);
+  CollectPositions(node, pointer, 0, &out);
+  return out;
+}
+
 std::string Quote(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 std::string PathToString(const FieldPath& path) {
@@ -446,6 +551,8 @@ std::vector<YamlDocument> ParseYamlDocuments(const std::string& file, const std:
       doc.start = start;
       doc.doc = std::make_shared<Json>(std::move(d.root));
       doc.recorded = std::move(d.recorded);
+      doc.cloud_fields = std::move(d.cloud_fields);
+      doc.fields_recorded = d.fields_recorded;
       YamlLocatorAccess::Set(&doc.locator, tree, index);
       for (const auto& [path, mark] : d.duplicates) {
         Position at = ToPosition(mark);

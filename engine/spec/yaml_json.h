@@ -28,10 +28,7 @@ std::string PathToString(const FieldPath& path);
 std::string Quote(const std::string& s);
 
 // A 1-based source position; 0 means unknown.
-struct Position {
-  int line = 0;
-  int column = 0;
-};
+using Position = SourcePosition;
 
 // Maps field paths of one document back to source positions. Cheap to copy. Documents are
 // converted straight from parser events, without a YAML tree; the first Find() on any document of
@@ -47,6 +44,11 @@ class YamlLocator {
   // The position of the value at `path` (of its key when `at_key`); when the path does not exist,
   // the position of the nearest ancestor that does. The empty path is the document root.
   Position Find(const FieldPath& path, bool at_key = false) const;
+  // The position of the field at `path` and of every field under it (the key of a map member, the
+  // item of a list), by JSON pointer from the document root; empty when `path` does not exist.
+  // At most kMaxFieldPositions entries.
+  std::map<std::string, Position> FieldPositions(const FieldPath& path) const;
+  static constexpr size_t kMaxFieldPositions = 10'000;
 
   struct Impl;
 
@@ -64,6 +66,11 @@ struct YamlDocument {
   std::shared_ptr<Json> doc;  // always a JSON object
   YamlLocator locator;
   std::map<std::string, Position> recorded;  // kRecordedPaths present in the document
+  // A Cloud's fields under spec as YamlLocator::FieldPositions gives them, recorded while parsing
+  // when `kind: Cloud` comes before `spec` (as converge writes and nearly everyone does);
+  // `fields_recorded` is false otherwise, and the locator has them.
+  std::map<std::string, Position> cloud_fields;
+  bool fields_recorded = false;
 };
 
 // Parses every document of a multi-document YAML text. Empty documents (only comments or `---`)

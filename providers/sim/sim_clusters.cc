@@ -77,7 +77,7 @@ void SimState::EnsureCloudLocked(const CloudSpec& cloud) {
   if (regions.empty()) {
     Fail(Status::Invalid("Cloud \"" + cloud.name + "\": no region: set spec.region (and optionally spec.regions)"));
   }
-  const SimulationSpec& t = cloud.simulation;
+  const SimulationSpec t = SimulationOf(cloud);
   db_->Prepare(
          "INSERT INTO sim_clouds(name, regions, create_ms, pod_start_ms, upgrade_step_ms, scale_ms) "
          "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET regions = excluded.regions, "

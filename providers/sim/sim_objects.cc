@@ -393,23 +393,6 @@ Result<std::vector<std::optional<Json>>> SimState::GetMany(const std::string& cl
   });
 }
 
-Result<std::vector<std::string>> SimState::ResourceVersions(const std::string& cluster,
-                                                            const std::vector<ObjectKey>& keys) {
-  return Guard([&]() -> Result<std::vector<std::string>> {
-    ClusterRow c = Preflight(cluster);
-    AdvanceIfDue(c);
-    std::vector<std::string> out;
-    out.reserve(keys.size());
-    for (const ObjectKey& key : keys) {
-      ObjectKey k = NormalizeKey(key);
-      Stmt q = db_->Prepare("SELECT rv FROM sim_objects WHERE cluster = ? AND grp = ? AND kind = ? AND namespace = ? AND name = ?");
-      q.Bind(1, cluster).Bind(2, k.group).Bind(3, k.kind).Bind(4, k.ns).Bind(5, k.name);
-      out.push_back(q.Step() ? std::to_string(q.Int(0)) : "");
-    }
-    return out;
-  });
-}
-
 Result<Json> SimState::Apply(const std::string& cluster, const Json& desired) {
   return Guard([&]() -> Result<Json> {
     ClusterRow c = Preflight(cluster);

@@ -1,83 +1,84 @@
-// The sim provider: CloudProvider and ClusterConnector over SimState. The provider serializes its
-// own calls with a mutex; every connector has its own SQLite connection, so clusters are applied
-// in parallel (writes still take turns: one SQLite writer at a time).
+// The sim's CloudProviderFactory and CloudProvider over SimState. A provider serializes its calls
+// on its one SQLite connection with a mutex; cluster operations finish in simulated time, which the
+// world computes from timestamps, so they are polled, never waited on here.
 #include "providers/sim/sim_provider.h"
 
 #include <mutex>
 
 #include "engine/base/env.h"
+#include "providers/deadline.h"
 #include "providers/sim/sim_state.h"
 
 namespace converge {
 namespace {
 
-class SimConnector : public ClusterConnector {
+// Timeout when the call's deadline passed before it could start.
+Status CheckDeadline(Env* env, const CallOptions& options, const std::string& what) {
+  if (TimeLeftMillis(env, options) > 0) return Status::Ok();
+  return Status::Timeout("sim: the deadline passed before " + what + " could start; retry with more time");
+}
+
+class SimCloudProvider : public CloudProvider {
  public:
-  SimConnector(std::unique_ptr<sim::SimState> state, std::string cluster)
-      : state_(std::move(state)), cluster_(std::move(cluster)) {}
+  SimCloudProvider(CloudSpec cloud, Env* env, std::unique_ptr<sim::SimState> state)
+      : cloud_(std::move(cloud)), env_(env), state_(std::move(state)) {}
 
-  Result<Json> Get(const ObjectKey& key) override { return state_->Get(cluster_, key); }
-  Result<std::vector<std::optional<Json>>> GetMany(const std::vector<ObjectKey>& keys) override {
-    return state_->GetMany(cluster_, keys);
-  }
-  Result<std::vector<std::string>> ResourceVersions(const std::vector<ObjectKey>& keys) override {
-    return state_->ResourceVersions(cluster_, keys);
-  }
-  Result<Json> Apply(const Json& desired) override { return state_->Apply(cluster_, desired); }
-  Status Delete(const ObjectKey& key) override { return state_->Delete(cluster_, key); }
-
- private:
-  std::unique_ptr<sim::SimState> state_;
-  std::string cluster_;
-};
-
-class SimProvider : public CloudProvider {
- public:
-  SimProvider(CloudSpec cloud, ProviderContext ctx, std::unique_ptr<sim::SimState> state)
-      : cloud_(std::move(cloud)), ctx_(std::move(ctx)), state_(std::move(state)) {}
-
-  Status EnsureCloud(const CloudSpec& cloud) override {
+  Status EnsureCloud(const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "ensuring cloud " + cloud_.name));
     std::lock_guard<std::mutex> lock(mu_);
-    return state_->EnsureCloud(cloud);
+    return state_->EnsureCloud(cloud_);
   }
-  Result<Json> GetCluster(const std::string& name) override {
+  Result<Json> GetCluster(const std::string& name, const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "reading cluster " + name));
     std::lock_guard<std::mutex> lock(mu_);
     return state_->GetCluster(cloud_.name, name);
   }
-  Status ApplyCluster(const ClusterSpec& spec) override {
+  Result<Operation> StartApplyCluster(const ClusterSpec& spec, const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "applying cluster " + spec.name));
     std::lock_guard<std::mutex> lock(mu_);
-    return state_->ApplyCluster(cloud_, spec);
+    return state_->StartApplyCluster(cloud_, spec);
   }
-  Status DeleteCluster(const std::string& name) override {
+  Result<Operation> StartDeleteCluster(const std::string& name, const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "deleting cluster " + name));
     std::lock_guard<std::mutex> lock(mu_);
-    return state_->DeleteCluster(cloud_.name, name);
+    return state_->StartDeleteCluster(cloud_.name, name);
   }
-  Result<std::unique_ptr<ClusterConnector>> Connect(const std::string& cluster) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Status exists = state_->CheckCluster(cloud_.name, cluster);
-      if (!exists.ok()) return exists;
-    }
-    Result<std::unique_ptr<sim::SimState>> state = sim::SimState::Open(ctx_.state_dir, ctx_.env);
-    if (!state.ok()) return state.status();
-    return std::unique_ptr<ClusterConnector>(new SimConnector(std::move(state).value(), cluster));
+  Result<OperationStatus> PollOperation(const Operation& operation, const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "polling " + operation.id));
+    std::lock_guard<std::mutex> lock(mu_);
+    return state_->PollOperation(cloud_.name, operation.id);
+  }
+  Result<ClusterEndpoint> Endpoint(const std::string& cluster, const CallOptions& options) override {
+    CONVERGE_RETURN_IF_ERROR(CheckDeadline(env_, options, "looking up cluster " + cluster));
+    std::lock_guard<std::mutex> lock(mu_);
+    return state_->Endpoint(cloud_.name, cluster);
   }
 
  private:
-  CloudSpec cloud_;
-  ProviderContext ctx_;
+  const CloudSpec cloud_;
+  Env* const env_;
   std::mutex mu_;
   std::unique_ptr<sim::SimState> state_;
 };
 
+class SimCloudFactory : public CloudProviderFactory {
+ public:
+  std::string name() const override { return kSimProviderName; }
+  std::vector<ConfigDiagnostic> ValidateConfig(const Json& cloud_spec) const override {
+    return sim::ValidateSimConfig(cloud_spec);
+  }
+  Result<std::unique_ptr<CloudProvider>> Create(const CloudSpec& cloud, const ProviderContext& ctx) const override {
+    Env* env = ctx.env != nullptr ? ctx.env : Env::Default();
+    Result<std::unique_ptr<sim::SimState>> state = sim::SimState::Open(ctx.state_dir, env);
+    if (!state.ok()) return state.status().WithContext("Cloud \"" + cloud.name + "\" (provider sim)");
+    return std::unique_ptr<CloudProvider>(new SimCloudProvider(cloud, env, std::move(state).value()));
+  }
+};
+
+CONVERGE_REGISTER_CLOUD_PROVIDER(SimCloudFactory);
+
 }  // namespace
 
-Result<std::unique_ptr<CloudProvider>> CreateSimProvider(const CloudSpec& cloud, const ProviderContext& ctx) {
-  ProviderContext c = ctx;
-  if (c.env == nullptr) c.env = Env::Default();
-  Result<std::unique_ptr<sim::SimState>> state = sim::SimState::Open(c.state_dir, c.env);
-  if (!state.ok()) return state.status().WithContext("Cloud \"" + cloud.name + "\" (provider sim)");
-  return std::unique_ptr<CloudProvider>(new SimProvider(cloud, c, std::move(state).value()));
-}
+std::unique_ptr<CloudProviderFactory> NewSimCloudFactory() { return std::make_unique<SimCloudFactory>(); }
 
 }  // namespace converge

@@ -163,7 +163,7 @@ ClusterRow SimState::Preflight(const std::string& cluster) {
     Fail(Status::Unavailable("cluster " + cluster + " does not exist (any more) in the simulated world: apply its Cluster",
                              false));
   }
-  if (c->faults.latency_ms > 0) env_->SleepMillis(c->faults.latency_ms);
+  if (c->faults.latency_ms > 0) SleepLatency(cluster, c->faults.latency_ms);
   if (c->faults.outage) Fail(Status::Unavailable("cluster " + cluster + ": connection refused (simulated outage)"));
   int64_t now = Now();
   if (now < c->ready_at) {

@@ -5,7 +5,8 @@
 // nodes becoming ready, progress deadlines) are run up to Env::NowMillis() ("advance"); the check
 // is two indexed lookups, the work is proportional to what is due. Each public method is one
 // transaction at most (a read that finds due timers first commits the advance). Public methods
-// return Status; internals throw SimError (sim_db.h). One thread at a time per SimState.
+// return Status; internals throw SimError (sim_db.h). One thread at a time per SimState: the
+// provider and connector objects over it hold a mutex.
 // Private to providers/sim (only its .cc files include it, hence the full nlohmann/json.hpp).
 #pragma once
 
@@ -25,6 +26,7 @@
 #include "engine/base/status.h"
 #include "engine/model/fleet.h"
 #include "engine/model/object.h"
+#include "providers/provider.h"
 #include "providers/sim/sim_db.h"
 
 namespace converge {
@@ -32,6 +34,20 @@ class Env;
 }
 
 namespace converge::sim {
+
+// Timing of a simulated cloud, from its Cloud's `spec.simulation`, in seconds of Env time.
+struct SimulationSpec {
+  double cluster_create_seconds = 3;
+  double pod_start_seconds = 1;
+  double upgrade_step_seconds = 1;  // per control plane and per node pool
+  double scale_seconds = 1;
+};
+
+// --- configuration (sim_config.cc)
+// The sim's part of a Cloud spec: ValidateConfig of the "sim" CloudProviderFactory.
+std::vector<ConfigDiagnostic> ValidateSimConfig(const Json& cloud_spec);
+// `spec.simulation` of a Cloud whose config passed ValidateSimConfig; defaults where absent.
+SimulationSpec SimulationOf(const CloudSpec& cloud);
 
 struct Timings {
   int64_t create_ms = 3000;
@@ -96,12 +112,33 @@ class SimState {
   // NotFound when the cluster does not exist (on `cloud`).
   Status CheckCluster(const std::string& cloud, const std::string& name);
 
-  // --- ClusterConnector (sim_objects.cc); faults and "still creating" apply.
+  // --- ClusterConnector (sim_objects.cc; ResourceVersions in sim_api.cc); faults and "still
+  // creating" apply.
   Result<Json> Get(const std::string& cluster, const ObjectKey& key);
   Result<std::vector<std::optional<Json>>> GetMany(const std::string& cluster, const std::vector<ObjectKey>& keys);
   Result<std::vector<std::string>> ResourceVersions(const std::string& cluster, const std::vector<ObjectKey>& keys);
   Result<Json> Apply(const std::string& cluster, const Json& desired);
   Status Delete(const std::string& cluster, const ObjectKey& key);
+
+  // --- provider v2 (sim_api.cc)
+  // The deadline (CallOptions::deadline_ms) of the connector call about to run: a latency fault
+  // longer than the time left sleeps until the deadline and fails with Timeout. 0 = none.
+  void set_call_deadline(int64_t deadline_ms) { call_deadline_ms_ = deadline_ms; }
+  // Starts creating or updating a cluster; the Operation's id is "apply/<cluster>/<resourceVersion
+  // after the apply>".
+  Result<Operation> StartApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec& spec);
+  // Deletes a cluster; the Operation's id is "delete/<cluster>/<uid>".
+  Result<Operation> StartDeleteCluster(const std::string& cloud, const std::string& name);
+  // Answers from the world's state alone, so any SimState on the same file can poll any operation.
+  Result<OperationStatus> PollOperation(const std::string& cloud, const std::string& id);
+  Result<ClusterEndpoint> Endpoint(const std::string& cloud, const std::string& cluster);
+  // Built-in kinds plus the cluster's CustomResourceDefinitions.
+  Result<std::vector<ApiResource>> Discover(const std::string& cluster);
+  // "<MAX(rv)>.<COUNT(*)>" of the cluster's objects, after its due timers ran (see sim_api.cc).
+  Result<std::string> ChangeMarker(const std::string& cluster);
+  // Objects of one kind (`ns` empty: every namespace), with the change marker as the version.
+  Result<ObjectList> ListObjects(const std::string& cluster, const std::string& group, const std::string& kind,
+                                 const std::string& ns);
 
   // --- SimWorld (sim_objects.cc, sim_clusters.cc, sim_world.cc); no faults apply.
   Result<Json> List();
@@ -151,6 +188,10 @@ class SimState {
   ClusterRow LoadCluster(const std::string& name, const std::string& cloud = "");
   // Loads the cluster for a connector call and applies faults and "still creating".
   ClusterRow Preflight(const std::string& cluster);
+  // Sleeps a latency fault, within the call's deadline (sim_api.cc).
+  void SleepLatency(const std::string& cluster, int64_t latency_ms);
+  // The change marker of a cluster whose timers ran (sim_api.cc).
+  std::string MarkerLocked(const std::string& cluster);
   bool NeedsAdvance(const ClusterRow& c, int64_t now);
   // Runs due timers of `c` up to now; inside a write transaction.
   void Advance(ClusterRow& c);
@@ -212,6 +253,7 @@ class SimState {
   bool rv_loaded_ = false;
   int64_t rv_next_ = 0;
   int64_t rv_stored_ = 0;
+  int64_t call_deadline_ms_ = 0;
 };
 
 // Helpers shared by the sim's .cc files.

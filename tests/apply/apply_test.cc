@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/connect.h"
 #include "providers/sim/sim_provider.h"
 #include "providers/sim/sim_world.h"
+#include "tests/testing/fake_provider.h"
 #include "tests/testing/simulated_env.h"
 
 namespace converge {
@@ -64,12 +66,14 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     cloud_.provider = "sim";
     cloud_.region = "r1";
     cloud_.regions = {"r1"};
-    cloud_.simulation.cluster_create_seconds = 5;
-    cloud_.simulation.pod_start_seconds = 2;
-    auto p = CreateSimProvider(cloud_, ProviderContext{&env_, state_.path()});
+    cloud_.config = std::make_shared<const Json>(
+        Json{{"provider", "sim"}, {"region", "r1"}, {"simulation", {{"clusterCreateSeconds", 5}, {"podStartSeconds", 2}}}});
+    auto p = NewSimCloudFactory()->Create(cloud_, Context());
     ASSERT_TRUE(p.ok()) << p.status().message();
     provider_ = std::move(p).value();
-    ASSERT_TRUE(provider_->EnsureCloud(cloud_).ok());
+    ASSERT_TRUE(provider_->EnsureCloud({}).ok());
+    fleet_.registry = &ProviderRegistry::Global();
+    fleet_.context = Context();
     for (const char* name : {"a", "b"}) clusters_.push_back(MakeCluster(name));
     for (const ClusterSpec& c : clusters_) {
       fleet_.clusters[c.name] = &c;
@@ -77,6 +81,12 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     }
     options_.parallelism = GetParam();
     options_.timeout_ms = 120'000;
+  }
+
+  ProviderContext Context() { return ProviderContext{&env_, state_.path()}; }
+
+  Result<std::unique_ptr<ClusterConnector>> Connect(const std::string& cluster) {
+    return ConnectToCluster(*provider_, ProviderRegistry::Global(), Context(), cluster, {});
   }
 
   static ClusterSpec MakeCluster(const std::string& name) {
@@ -174,9 +184,9 @@ TEST_P(ApplyTest, CreatesClustersThenObjectsWithinOneApply) {
   // The objects had to wait for the simulated cluster creation.
   EXPECT_GE(env_.NowMillis() - start, 5'000);
   for (const char* c : {"a", "b"}) {
-    auto conn = provider_->Connect(c);
+    auto conn = Connect(c);
     ASSERT_TRUE(conn.ok());
-    auto cm = (*conn)->Get(ObjectKey{"", "ConfigMap", "app", "after-web"});
+    auto cm = (*conn)->Get(ObjectKey{"", "ConfigMap", "app", "after-web"}, {});
     EXPECT_TRUE(cm.ok()) << cm.status().message();
   }
 }
@@ -189,9 +199,9 @@ TEST_P(ApplyTest, WaveWaitsForThePreviousWaveToBeHealthy) {
   int64_t web = rec.started_at.at("a: Deployment/app/web");
   int64_t cm = rec.started_at.at("a: ConfigMap/app/after-web");
   EXPECT_GE(cm - web, 2'000);
-  auto conn = provider_->Connect("a");
+  auto conn = Connect("a");
   ASSERT_TRUE(conn.ok());
-  auto deployment = (*conn)->Get(ObjectKey{"apps", "Deployment", "app", "web"});
+  auto deployment = (*conn)->Get(ObjectKey{"apps", "Deployment", "app", "web"}, {});
   ASSERT_TRUE(deployment.ok());
   EXPECT_EQ((*deployment)["status"].value("availableReplicas", 0), 2) << deployment->dump();
 }
@@ -255,6 +265,94 @@ TEST_P(ApplyTest, OutageFailsOneClusterAndSkipsItsRestOnly) {
 
 INSTANTIATE_TEST_SUITE_P(Threads, ApplyTest, ::testing::Values(1, 4),
                          [](const auto& info) { return std::to_string(info.param) + "threads"; });
+
+// ExecutePlan through the in-memory fake: which provider calls it makes, and their deadlines.
+class ApplyWithFakeProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    installed_ = std::make_unique<testing::ScopedRegistration>(fake_.Install(registry_));
+    CloudSpec cloud;
+    cloud.name = "c1";
+    cloud.provider = "fake";
+    auto p = registry_.CreateCloud(cloud, ProviderContext{&env_, ""});
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    provider_ = std::move(p).value();
+    cluster_.name = "a";
+    cluster_.cloud = "c1";
+    cluster_.version = "1.29";
+    Json body = {{"apiVersion", kConvergeApiVersion}, {"kind", "Cluster"}, {"metadata", {{"name", "a"}}}};
+    cluster_.manifest.key = KeyOf(body);
+    cluster_.manifest.body = std::make_shared<Json>(body);
+    fleet_.clusters["a"] = &cluster_;
+    fleet_.provider_of_cluster["a"] = provider_.get();
+    fleet_.registry = &registry_;
+    fleet_.context = ProviderContext{&env_, ""};
+    fake_.ClearCalls();
+  }
+
+  Action ClusterAction(ChangeType type) {
+    Action a;
+    a.type = type;
+    a.ref = ObjectRef{"", cluster_.manifest.key};
+    a.api_version = kConvergeApiVersion;
+    a.desired = type == ChangeType::kDelete ? nullptr : cluster_.manifest.body;
+    return a;
+  }
+
+  testing::SimulatedEnv env_;
+  testing::FakeProvider fake_{"fake"};
+  ProviderRegistry registry_;
+  std::unique_ptr<testing::ScopedRegistration> installed_;
+  std::unique_ptr<CloudProvider> provider_;
+  ClusterSpec cluster_;
+  FleetTargets fleet_;
+  ApplyOptions options_;
+};
+
+TEST_F(ApplyWithFakeProviderTest, StartsTheClusterOperationThenAppliesWithDeadlines) {
+  fake_.set_auto_complete(true);
+  Plan plan;
+  plan.actions.push_back(ClusterAction(ChangeType::kCreate));
+  Action ns;
+  ns.type = ChangeType::kCreate;
+  ns.ref = ObjectRef{"a", ObjectKey{"", "Namespace", "", "app"}};
+  ns.api_version = "v1";
+  ns.desired = std::make_shared<Json>(Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "app"}}}});
+  plan.actions.push_back(ns);
+  options_.call_timeout_ms = 7'000;
+  const int64_t start = env_.MonotonicMillis();
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  ASSERT_TRUE(report.status.ok()) << report.status.message();
+  std::vector<std::string> methods;
+  for (const testing::FakeCall& c : fake_.Calls()) {
+    methods.push_back(c.method);
+    if (c.method == "Connect") continue;  // ConnectorFactory::Connect takes no CallOptions
+    EXPECT_EQ(c.deadline_ms, start + 7'000) << c.method;  // the fake clock did not move
+  }
+  EXPECT_EQ(methods, (std::vector<std::string>{"StartApplyCluster", "GetCluster", "GetCluster", "Endpoint", "Connect",
+                                               "Apply"}));
+  ASSERT_TRUE(fake_.Object("a", ObjectKey{"", "Namespace", "", "app"}).has_value());
+}
+
+TEST_F(ApplyWithFakeProviderTest, ClusterDeleteWaitsForItsOperation) {
+  fake_.AddCluster("a");
+  Plan plan;
+  plan.actions.push_back(ClusterAction(ChangeType::kDelete));
+  options_.timeout_ms = 1'000;
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  EXPECT_EQ(report.status.code(), Code::kTimeout) << report.status.message();
+  EXPECT_NE(report.status.message().find("delete of cluster a"), std::string::npos) << report.status.message();
+  EXPECT_EQ(fake_.CallCount("PollOperation"), 5);  // at 0, 250, 500, 750 and 1000 ms
+  EXPECT_EQ(fake_.Phase("a"), "Deleting");
+
+  fake_.CompleteAll();
+  EXPECT_EQ(fake_.Phase("a"), "");
+  fake_.set_auto_complete(true);
+  fake_.AddCluster("a");
+  report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  EXPECT_TRUE(report.status.ok()) << report.status.message();
+  EXPECT_EQ(fake_.Phase("a"), "");
+}
 
 TEST(RetryWithBackoffTest, DoublesAndCapsOnTheFakeClock) {
   testing::SimulatedEnv env;

@@ -181,3 +181,42 @@ TEST_F(MoreBadInputTest, ImpossibleNodePool) {
 
 }  // namespace
 }  // namespace converge::testing
+
+namespace converge::testing {
+namespace {
+
+// A Cloud's provider checks its own fields (the sim: `simulation` and the credential keys); the
+// binary reports them with file:line:col like the engine's own checks, and applies nothing.
+class ProviderBadInputTest : public BadInputTest {
+ protected:
+  static std::string Cloud(const std::string& tail) {
+    return "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c1\nspec:\n  provider: sim\n"
+           "  region: r1\n" +
+           tail;
+  }
+};
+
+TEST_F(ProviderBadInputTest, BadSimulationField) {
+  ExpectRejected("clouds.yaml", Cloud("  simulation:\n    clusterCreateSeconds: 0.3\n    podStartSeconds: fast\n"),
+                 {"clouds.yaml:10:5: Cloud \"c1\": spec.simulation.podStartSeconds must be a number, got string "
+                  "\"fast\""});
+}
+
+TEST_F(ProviderBadInputTest, UnknownCredentialKeyNeverEchoesTheValue) {
+  ExpectRejected("clouds.yaml", Cloud("  credentials:\n    accessKey: AKIAEXAMPLEVALUE\n"),
+                 {"clouds.yaml:9:5: Cloud \"c1\": unknown field spec.credentials.accessKey (did you mean "
+                  "spec.credentials.accessKeyEnv?)"});
+  RunResult r = h_.WithRepo("plan");
+  EXPECT_EQ(r.err.find("AKIAEXAMPLEVALUE"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("AKIAEXAMPLEVALUE"), std::string::npos) << r.out;
+}
+
+TEST_F(ProviderBadInputTest, UnknownProvider) {
+  ExpectRejected("clouds.yaml",
+                 "apiVersion: converge.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c1\nspec:\n  region: r1\n"
+                 "  provider: aws\n",
+                 {"clouds.yaml:7:3: Cloud \"c1\": unknown provider \"aws\" (known: sim)"});
+}
+
+}  // namespace
+}  // namespace converge::testing

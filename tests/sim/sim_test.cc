@@ -12,6 +12,7 @@
 
 #include "engine/base/env.h"
 #include "engine/diff/diff.h"
+#include "providers/connect.h"
 #include "providers/provider.h"
 #include "providers/sim/sim_capacity.h"
 #include "providers/sim/sim_provider.h"
@@ -54,10 +55,8 @@ CloudSpec TestCloud() {
   c.provider = "sim";
   c.region = "eu-west-1";
   c.regions = {"eu-west-1", "eu-north-1"};
-  c.simulation.cluster_create_seconds = 10;
-  c.simulation.pod_start_seconds = 2;
-  c.simulation.upgrade_step_seconds = 5;
-  c.simulation.scale_seconds = 3;
+  c.config = std::make_shared<const Json>(Json::parse(R"({"provider":"sim","region":"eu-west-1",
+    "simulation":{"clusterCreateSeconds":10,"podStartSeconds":2,"upgradeStepSeconds":5,"scaleSeconds":3}})"));
   return c;
 }
 
@@ -110,39 +109,49 @@ ObjectKey Key(const std::string& group, const std::string& kind, const std::stri
 class SimTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto p = CreateSimProvider(TestCloud(), ProviderContext{&env_, dir_.path()});
+    auto p = NewSimCloudFactory()->Create(TestCloud(), Context());
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     provider_ = std::move(p).value();
-    ASSERT_TRUE(provider_->EnsureCloud(TestCloud()).ok());
+    ASSERT_TRUE(provider_->EnsureCloud({}).ok());
+  }
+
+  ProviderContext Context() { return ProviderContext{&env_, dir_.path()}; }
+
+  // The v2 calls without deadlines, as the tests from before CallOptions make them.
+  Status ApplyCluster(const ClusterSpec& spec) { return provider_->StartApplyCluster(spec, {}).status(); }
+  Status DeleteCluster(const std::string& name) { return provider_->StartDeleteCluster(name, {}).status(); }
+  Result<Json> GetCluster(const std::string& name) { return provider_->GetCluster(name, {}); }
+  Result<std::unique_ptr<ClusterConnector>> TryConnect(const std::string& cluster) {
+    return ConnectToCluster(*provider_, ProviderRegistry::Global(), Context(), cluster, {});
   }
 
   // Creates the cluster and waits (in simulated time) until it is Running.
   void CreateRunning(const ClusterSpec& spec) {
-    ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
+    ASSERT_TRUE(ApplyCluster(spec).ok());
     env_.Advance(10'000);
     ASSERT_EQ(Phase(spec.name), "Running");
   }
 
   std::string Phase(const std::string& cluster) {
-    auto c = provider_->GetCluster(cluster);
+    auto c = GetCluster(cluster);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? (*c)["status"]["phase"].get<std::string>() : "";
   }
 
   std::unique_ptr<ClusterConnector> Connect(const std::string& cluster) {
-    auto c = provider_->Connect(cluster);
+    auto c = TryConnect(cluster);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(c).value() : nullptr;
   }
 
   Json MustApply(ClusterConnector& conn, const Json& obj) {
-    auto r = conn.Apply(obj);
+    auto r = conn.Apply(obj, {});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Json();
   }
 
   Json MustGet(ClusterConnector& conn, const ObjectKey& key) {
-    auto r = conn.Get(key);
+    auto r = conn.Get(key, {});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Json();
   }
@@ -204,8 +213,8 @@ TEST(SimCapacityTest, ParsesQuantities) {
 
 TEST_F(SimTest, ClusterIsRunningOnlyAfterCreateTime) {
   ClusterSpec spec = TestCluster("a", {Pool("pool1", "c7.large.2", 3)});
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  auto c = provider_->GetCluster("a");
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  auto c = GetCluster("a");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)["status"]["phase"], "Creating");
   EXPECT_EQ((*c)["status"]["nodes"], 3);
@@ -213,7 +222,7 @@ TEST_F(SimTest, ClusterIsRunningOnlyAfterCreateTime) {
   env_.Advance(9'999);
   EXPECT_EQ(Phase("a"), "Creating");
   env_.Advance(1);
-  c = provider_->GetCluster("a");
+  c = GetCluster("a");
   EXPECT_EQ((*c)["status"]["phase"], "Running");
   EXPECT_EQ((*c)["status"]["readyNodes"], 3);
   EXPECT_EQ((*c)["status"]["version"], "1.29");
@@ -230,25 +239,25 @@ TEST_F(SimTest, GetClusterReturnsTheStoredManifestUnchanged) {
     "spec":{"cloud":"simcloud","version":"1.29","region":"eu-west-1","nodePools":[
       {"name":"pool1","flavor":"c7.large.2","arch":"x86_64","count":1}],"deletionProtection":false}})");
   spec.manifest.body = std::make_shared<const Json>(body);
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  auto c = provider_->GetCluster("a");
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  auto c = GetCluster("a");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)["spec"], body["spec"]);
   EXPECT_EQ((*c)["metadata"]["labels"], body["metadata"]["labels"]);
   std::string rv = (*c)["metadata"]["resourceVersion"];
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());  // unchanged: no new revision
-  EXPECT_EQ((*provider_->GetCluster("a"))["metadata"]["resourceVersion"], rv);
-  EXPECT_TRUE(provider_->GetCluster("missing").status().IsNotFound());
+  ASSERT_TRUE(ApplyCluster(spec).ok());  // unchanged: no new revision
+  EXPECT_EQ((*GetCluster("a"))["metadata"]["resourceVersion"], rv);
+  EXPECT_TRUE(GetCluster("missing").status().IsNotFound());
 }
 
 TEST_F(SimTest, BadFlavorIsInvalidNamingPoolAndForm) {
-  Status st = provider_->ApplyCluster(TestCluster("a", {Pool("gpu", "c7.enormous.2", 1)}));
+  Status st = ApplyCluster(TestCluster("a", {Pool("gpu", "c7.enormous.2", 1)}));
   EXPECT_EQ(st.code(), Code::kInvalid);
   EXPECT_FALSE(st.retryable());
   EXPECT_NE(st.message().find("\"gpu\""), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("c7.enormous.2"), std::string::npos);
   EXPECT_NE(st.message().find("<family>.<size>.<ratio>"), std::string::npos);
-  EXPECT_TRUE(provider_->GetCluster("a").status().IsNotFound());
+  EXPECT_TRUE(GetCluster("a").status().IsNotFound());
 }
 
 TEST_F(SimTest, NodeCapacityAndLabelsFollowTheFlavor) {
@@ -269,32 +278,32 @@ TEST_F(SimTest, NodeCapacityAndLabelsFollowTheFlavor) {
 TEST_F(SimTest, RegionMustBeOneOfTheClouds) {
   ClusterSpec spec = TestCluster("a", {Pool("p", "c7.large.2", 1)});
   spec.region = "us-east-1";
-  Status st = provider_->ApplyCluster(spec);
+  Status st = ApplyCluster(spec);
   EXPECT_EQ(st.code(), Code::kInvalid);
   EXPECT_FALSE(st.retryable());
   EXPECT_NE(st.message().find("us-east-1"), std::string::npos);
   EXPECT_NE(st.message().find("eu-west-1, eu-north-1"), std::string::npos);
   spec.region = "eu-north-1";
-  EXPECT_TRUE(provider_->ApplyCluster(spec).ok());
+  EXPECT_TRUE(ApplyCluster(spec).ok());
 }
 
 TEST_F(SimTest, ScaleUpAndDownGoesThroughUpdating) {
   ClusterSpec spec = TestCluster("a", {Pool("p", "c7.large.2", 2)});
   CreateRunning(spec);
   spec.node_pools[0].count = 4;
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  auto c = provider_->GetCluster("a");
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  auto c = GetCluster("a");
   EXPECT_EQ((*c)["status"]["phase"], "Updating");
   EXPECT_EQ((*c)["status"]["nodes"], 4);
   EXPECT_EQ((*c)["status"]["readyNodes"], 2);
   env_.Advance(3'000);
-  c = provider_->GetCluster("a");
+  c = GetCluster("a");
   EXPECT_EQ((*c)["status"]["phase"], "Running");
   EXPECT_EQ((*c)["status"]["readyNodes"], 4);
 
   spec.node_pools[0].count = 1;
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  c = provider_->GetCluster("a");
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  c = GetCluster("a");
   EXPECT_EQ((*c)["status"]["nodes"], 1);
   EXPECT_EQ((*c)["status"]["phase"], "Updating");
   env_.Advance(3'000);
@@ -302,9 +311,9 @@ TEST_F(SimTest, ScaleUpAndDownGoesThroughUpdating) {
 
   // A pool added, the old one removed.
   spec.node_pools = {Pool("q", "c7.xlarge.2", 2)};
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
+  ASSERT_TRUE(ApplyCluster(spec).ok());
   env_.Advance(3'000);
-  c = provider_->GetCluster("a");
+  c = GetCluster("a");
   ASSERT_EQ((*c)["status"]["nodePools"].size(), 1u);
   EXPECT_EQ((*c)["status"]["nodePools"][0]["name"], "q");
   EXPECT_EQ((*c)["status"]["nodes"], 2);
@@ -314,8 +323,8 @@ TEST_F(SimTest, UpgradeGoesControlPlaneFirstThenPoolByPool) {
   ClusterSpec spec = TestCluster("a", {Pool("p1", "c7.large.2", 1), Pool("p2", "c7.large.2", 1)});
   CreateRunning(spec);
   spec.version = "1.30";
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  auto status = [&] { return (*provider_->GetCluster("a"))["status"]; };
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  auto status = [&] { return (*GetCluster("a"))["status"]; };
   Json s = status();
   EXPECT_EQ(s["phase"], "Upgrading");
   EXPECT_EQ(s["version"], "1.29");
@@ -337,7 +346,7 @@ TEST_F(SimTest, UpgradeGoesControlPlaneFirstThenPoolByPool) {
   EXPECT_EQ(s["phase"], "Running");
 
   spec.version = "1.28";
-  Status st = provider_->ApplyCluster(spec);
+  Status st = ApplyCluster(spec);
   EXPECT_EQ(st.code(), Code::kInvalid);
   EXPECT_NE(st.message().find("downgraded"), std::string::npos) << st.message();
   EXPECT_EQ(status()["version"], "1.30");
@@ -347,26 +356,26 @@ TEST_F(SimTest, DeletionProtectionRefusesDelete) {
   ClusterSpec spec = TestCluster("a", {Pool("p", "c7.large.2", 1)});
   spec.deletion_protection = true;
   CreateRunning(spec);
-  Status st = provider_->DeleteCluster("a");
+  Status st = DeleteCluster("a");
   EXPECT_EQ(st.code(), Code::kConflict);
   EXPECT_EQ(st.message(), "cluster a has deletionProtection: set spec.deletionProtection to false and apply first");
   spec.deletion_protection = false;
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
-  EXPECT_TRUE(provider_->DeleteCluster("a").ok());
-  EXPECT_TRUE(provider_->GetCluster("a").status().IsNotFound());
+  ASSERT_TRUE(ApplyCluster(spec).ok());
+  EXPECT_TRUE(DeleteCluster("a").ok());
+  EXPECT_TRUE(GetCluster("a").status().IsNotFound());
 }
 
 TEST_F(SimTest, ConnectToMissingOrCreatingCluster) {
-  EXPECT_TRUE(provider_->Connect("nope").status().IsNotFound());
-  ASSERT_TRUE(provider_->ApplyCluster(TestCluster("a", {Pool("p", "c7.large.2", 1)})).ok());
+  EXPECT_TRUE(TryConnect("nope").status().IsNotFound());
+  ASSERT_TRUE(ApplyCluster(TestCluster("a", {Pool("p", "c7.large.2", 1)})).ok());
   auto conn = Connect("a");
   ASSERT_NE(conn, nullptr);
-  auto r = conn->Apply(Namespace("web"));
+  auto r = conn->Apply(Namespace("web"), {});
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_TRUE(r.status().retryable());
   EXPECT_NE(r.status().message().find("cluster a is still creating"), std::string::npos);
   env_.Advance(10'000);
-  EXPECT_TRUE(conn->Apply(Namespace("web")).ok());
+  EXPECT_TRUE(conn->Apply(Namespace("web"), {}).ok());
 }
 
 // --- objects
@@ -391,11 +400,11 @@ TEST_F(SimObjectsTest, CreateSetsServerMetadata) {
   EXPECT_EQ(md["generation"], 1);
   EXPECT_EQ(md["creationTimestamp"], "2023-11-14T22:13:30Z");  // SimulatedEnv's start + 10s create
   EXPECT_EQ(MustGet(*conn_, Key("", "ConfigMap", "web", "cfg")), live);
-  auto rvs = conn_->ResourceVersions({Key("", "ConfigMap", "web", "cfg"), Key("", "ConfigMap", "web", "none")});
+  auto rvs = conn_->ResourceVersions({Key("", "ConfigMap", "web", "cfg"), Key("", "ConfigMap", "web", "none")}, {});
   ASSERT_TRUE(rvs.ok());
   EXPECT_EQ((*rvs)[0], md["resourceVersion"]);
   EXPECT_EQ((*rvs)[1], "");
-  auto many = conn_->GetMany({Key("", "ConfigMap", "web", "none"), Key("", "ConfigMap", "web", "cfg")});
+  auto many = conn_->GetMany({Key("", "ConfigMap", "web", "none"), Key("", "ConfigMap", "web", "cfg")}, {});
   ASSERT_TRUE(many.ok());
   EXPECT_FALSE((*many)[0].has_value());
   ASSERT_TRUE((*many)[1].has_value());
@@ -481,12 +490,12 @@ TEST_F(SimObjectsTest, EngineDiffSeesNoChangeAfterApply) {
 }
 
 TEST_F(SimObjectsTest, NamespaceMustExist) {
-  auto r = conn_->Apply(ConfigMap("missing", "cfg", {{"a", "1"}}));
+  auto r = conn_->Apply(ConfigMap("missing", "cfg", {{"a", "1"}}), {});
   EXPECT_TRUE(r.status().IsNotFound());
   EXPECT_FALSE(r.status().retryable());
   EXPECT_NE(r.status().message().find("namespaces \"missing\" not found"), std::string::npos);
-  EXPECT_TRUE(conn_->Apply(ConfigMap("default", "cfg", {{"a", "1"}})).ok());
-  EXPECT_TRUE(conn_->Apply(ConfigMap("kube-system", "cfg", {{"a", "1"}})).ok());
+  EXPECT_TRUE(conn_->Apply(ConfigMap("default", "cfg", {{"a", "1"}}), {}).ok());
+  EXPECT_TRUE(conn_->Apply(ConfigMap("kube-system", "cfg", {{"a", "1"}}), {}).ok());
 }
 
 TEST_F(SimObjectsTest, DeletingANamespaceDeletesItsObjects) {
@@ -494,15 +503,15 @@ TEST_F(SimObjectsTest, DeletingANamespaceDeletesItsObjects) {
   MustApply(*conn_, Deployment("web", "api", 2, "500m", ""));
   env_.Advance(2'000);
   EXPECT_EQ(Pods("a").size(), 2u);
-  ASSERT_TRUE(conn_->Delete(Key("", "Namespace", "", "web")).ok());
-  EXPECT_TRUE(conn_->Get(Key("", "ConfigMap", "web", "cfg")).status().IsNotFound());
-  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api")).status().IsNotFound());
+  ASSERT_TRUE(conn_->Delete(Key("", "Namespace", "", "web"), {}).ok());
+  EXPECT_TRUE(conn_->Get(Key("", "ConfigMap", "web", "cfg"), {}).status().IsNotFound());
+  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api"), {}).status().IsNotFound());
   EXPECT_TRUE(Pods("a").empty());
   // Capacity is returned: a deployment filling the amd64 nodes schedules completely.
   MustApply(*conn_, Deployment("default", "fill", 2, "2", "", {{"kubernetes.io/arch", "amd64"}}));
   env_.Advance(2'000);
   EXPECT_EQ(MustGet(*conn_, Key("apps", "Deployment", "default", "fill"))["status"]["availableReplicas"], 2);
-  EXPECT_TRUE(conn_->Delete(Key("", "ConfigMap", "web", "gone")).ok());  // NotFound counts as success
+  EXPECT_TRUE(conn_->Delete(Key("", "ConfigMap", "web", "gone"), {}).ok());  // NotFound counts as success
 }
 
 // --- workloads and scheduling
@@ -596,14 +605,14 @@ TEST_F(SimObjectsTest, ScalingThePoolSchedulesPendingPods) {
   Json d = MustGet(*conn_, Key("apps", "Deployment", "web", "api"));
   EXPECT_EQ(d["status"]["availableReplicas"], 2);
   ClusterSpec spec = TestCluster("a", {Pool("amd", "c7.large.2", 3), Pool("arm", "c7.large.2", 1, "arm64")});
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
+  ASSERT_TRUE(ApplyCluster(spec).ok());
   env_.Advance(3'000);  // the new node is ready: the pod is bound
   env_.Advance(2'000);  // and started
   d = MustGet(*conn_, Key("apps", "Deployment", "web", "api"));
   EXPECT_EQ(d["status"]["availableReplicas"], 3);
   // Scale the pool back down: the evicted pod is recreated and stays pending.
   spec.node_pools[0].count = 1;
-  ASSERT_TRUE(provider_->ApplyCluster(spec).ok());
+  ASSERT_TRUE(ApplyCluster(spec).ok());
   d = MustGet(*conn_, Key("apps", "Deployment", "web", "api"));
   EXPECT_EQ(d["status"]["availableReplicas"], 1);
   EXPECT_EQ(d["status"]["replicas"], 3);
@@ -633,7 +642,7 @@ TEST_F(SimObjectsTest, StatefulSetAndDaemonSetPods) {
   EXPECT_EQ(names.count("db-0"), 1u);
   EXPECT_EQ(names.count("db-1"), 1u);
   // A new node gets a daemon pod.
-  ASSERT_TRUE(provider_->ApplyCluster(TestCluster("a", {Pool("amd", "c7.large.2", 3), Pool("arm", "c7.large.2", 1, "arm64")})).ok());
+  ASSERT_TRUE(ApplyCluster(TestCluster("a", {Pool("amd", "c7.large.2", 3), Pool("arm", "c7.large.2", 1, "arm64")})).ok());
   env_.Advance(5'000);
   d = MustGet(*conn_, Key("apps", "DaemonSet", "web", "agent"));
   EXPECT_EQ(d["status"]["desiredNumberScheduled"], 4);
@@ -652,13 +661,13 @@ TEST_F(SimObjectsTest, PatchAndDeleteByKindCaseInsensitiveAndPlural) {
   EXPECT_TRUE((*world)->Patch("a", "Deployment", "web/api", "[1]").code() == Code::kInvalid);
   EXPECT_TRUE((*world)->Patch("a", "Deployment", "web/nope", "{}").IsNotFound());
   ASSERT_TRUE((*world)->Delete("a", "DEPLOYMENT", "web/api").ok());
-  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api")).status().IsNotFound());
+  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api"), {}).status().IsNotFound());
   EXPECT_TRUE(Pods("a").empty());
   ASSERT_TRUE((*world)->Delete("a", "namespaces", "web").ok());
-  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web")).status().IsNotFound());
+  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web"), {}).status().IsNotFound());
   // A converge apply after drift restores what Git says.
   MustApply(*conn_, Namespace("web"));
-  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web")).ok());
+  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web"), {}).ok());
   auto list = (*world)->List();
   ASSERT_TRUE(list.ok());
   std::string table = (*world)->FormatList(*list);
@@ -679,26 +688,26 @@ TEST_F(SimObjectsTest, FaultsAreSharedAcrossWorldsAndHealed) {
   auto list = (*other)->List();
   ASSERT_TRUE(list.ok());
   EXPECT_EQ((*list)["clusters"][0]["faults"]["outage"], true);
-  auto r = conn_->Get(Key("", "Namespace", "", "web"));
+  auto r = conn_->Get(Key("", "Namespace", "", "web"), {});
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_TRUE(r.status().retryable());
   EXPECT_EQ(r.status().message(), "cluster a: connection refused (simulated outage)");
-  auto c = provider_->GetCluster("a");
+  auto c = GetCluster("a");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)["status"]["message"], "API server unreachable");
 
   ASSERT_TRUE((*other)->Heal("a").ok());
-  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web")).ok());
+  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web"), {}).ok());
 
   ASSERT_TRUE((*world)->Fault("a", "latency=250").ok());
   int64_t slept = env_.slept();
-  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web")).ok());
+  EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web"), {}).ok());
   EXPECT_EQ(env_.slept() - slept, 250);
 
   ASSERT_TRUE((*world)->Fault("a", "api-errors=0.5").ok());
   int failed = 0;
   for (int i = 0; i < 200; ++i) {
-    auto g = conn_->Get(Key("", "Namespace", "", "web"));
+    auto g = conn_->Get(Key("", "Namespace", "", "web"), {});
     if (!g.ok()) {
       ++failed;
       EXPECT_EQ(g.status().message(), "cluster a: 500 Internal Server Error (simulated)");
@@ -709,7 +718,7 @@ TEST_F(SimObjectsTest, FaultsAreSharedAcrossWorldsAndHealed) {
   EXPECT_LT(failed, 150);
   ASSERT_TRUE((*world)->Heal("a").ok());
   slept = env_.slept();
-  for (int i = 0; i < 20; ++i) EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web")).ok());
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(conn_->Get(Key("", "Namespace", "", "web"), {}).ok());
   EXPECT_EQ(env_.slept(), slept);
 
   EXPECT_EQ((*world)->Fault("a", "api-errors=2").code(), Code::kInvalid);
@@ -727,7 +736,7 @@ TEST_F(SimObjectsTest, FaultSetByAnotherProcessIsSeen) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_EQ(conn_->Get(Key("", "Namespace", "", "web")).status().code(), Code::kUnavailable);
+  EXPECT_EQ(conn_->Get(Key("", "Namespace", "", "web"), {}).status().code(), Code::kUnavailable);
 }
 
 TEST_F(SimObjectsTest, BarePodIsScheduledAndStarted) {
@@ -748,10 +757,10 @@ TEST_F(SimObjectsTest, BarePodIsScheduledAndStarted) {
 }
 
 TEST_F(SimObjectsTest, MalformedQuantityIsInvalid) {
-  auto r = conn_->Apply(Deployment("web", "api", 1, "lots", ""));
+  auto r = conn_->Apply(Deployment("web", "api", 1, "lots", ""), {});
   EXPECT_EQ(r.status().code(), Code::kInvalid);
   EXPECT_NE(r.status().message().find("containers[0].resources.requests.cpu"), std::string::npos) << r.status().message();
-  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api")).status().IsNotFound());
+  EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api"), {}).status().IsNotFound());
 }
 
 // --- concurrency
@@ -761,23 +770,23 @@ class SimConcurrencyTest : public SimTest, public ::testing::WithParamInterface<
 TEST_P(SimConcurrencyTest, ClustersAppliedInParallel) {
   const int threads = GetParam();
   for (int i = 0; i < threads; ++i) {
-    ASSERT_TRUE(provider_->ApplyCluster(TestCluster("c" + std::to_string(i), {Pool("p", "c7.xlarge.2", 2)})).ok());
+    ASSERT_TRUE(ApplyCluster(TestCluster("c" + std::to_string(i), {Pool("p", "c7.xlarge.2", 2)})).ok());
   }
   env_.Advance(10'000);
   std::vector<std::thread> workers;
   std::vector<int> failures(threads, 0);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      auto conn = provider_->Connect("c" + std::to_string(t));
+      auto conn = TryConnect("c" + std::to_string(t));
       if (!conn.ok()) {
         failures[t]++;
         return;
       }
-      if (!(*conn)->Apply(Namespace("web")).ok()) failures[t]++;
+      if (!(*conn)->Apply(Namespace("web"), {}).ok()) failures[t]++;
       for (int i = 0; i < 30; ++i) {
-        if (!(*conn)->Apply(ConfigMap("web", "cm" + std::to_string(i), {{"i", std::to_string(i)}})).ok()) failures[t]++;
+        if (!(*conn)->Apply(ConfigMap("web", "cm" + std::to_string(i), {{"i", std::to_string(i)}}), {}).ok()) failures[t]++;
       }
-      if (!(*conn)->Apply(Deployment("web", "api", 2, "100m", "")).ok()) failures[t]++;
+      if (!(*conn)->Apply(Deployment("web", "api", 2, "100m", ""), {}).ok()) failures[t]++;
     });
   }
   for (auto& w : workers) w.join();
@@ -785,7 +794,7 @@ TEST_P(SimConcurrencyTest, ClustersAppliedInParallel) {
   env_.Advance(2'000);
   for (int t = 0; t < threads; ++t) {
     auto conn = Connect("c" + std::to_string(t));
-    auto rvs = conn->ResourceVersions({Key("", "ConfigMap", "web", "cm29")});
+    auto rvs = conn->ResourceVersions({Key("", "ConfigMap", "web", "cm29")}, {});
     ASSERT_TRUE(rvs.ok());
     EXPECT_FALSE((*rvs)[0].empty());
     EXPECT_EQ(MustGet(*conn, Key("apps", "Deployment", "web", "api"))["status"]["availableReplicas"], 2);
