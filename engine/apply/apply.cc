@@ -205,7 +205,7 @@ class ApplyRunner : public dag::StepRunner {
 
   StepProgress ObjectAction(StepId id, const ApplyStep& step, const StepContext& ctx) {
     const Action& a = action(step.action);
-    Result<ClusterConnector*> conn = fleet_.connect ? fleet_.connect(step.cluster)
+    Result<ClusterConnector*> conn = fleet_.connect ? fleet_.connect(step.cluster, Call())
                                                     : Result<ClusterConnector*>(Status::Internal("no connector"));
     if (!conn.ok()) return RetryOrFail(conn.status().WithContext("cluster " + step.cluster), ctx);
     if (a.type == ChangeType::kDelete) {
@@ -220,7 +220,7 @@ class ApplyRunner : public dag::StepRunner {
 
   StepProgress Healthy(const ApplyStep& step, const StepContext& ctx) {
     if (step.keys.empty()) return StepProgress::Done(Status::Ok());
-    Result<ClusterConnector*> conn = fleet_.connect ? fleet_.connect(step.cluster)
+    Result<ClusterConnector*> conn = fleet_.connect ? fleet_.connect(step.cluster, Call())
                                                     : Result<ClusterConnector*>(Status::Internal("no connector"));
     if (!conn.ok()) {
       if (!conn.status().retryable()) return StepProgress::Done(conn.status().WithContext("cluster " + step.cluster));

@@ -124,8 +124,9 @@ class ApplyObserver {
 struct FleetTargets {
   std::map<std::string, CloudProvider*> provider_of_cluster;  // Cluster name -> its cloud's provider
   std::map<std::string, const ClusterSpec*> clusters;         // desired Clusters
-  // A connector for a cluster's objects (cached by the caller); called from worker threads.
-  std::function<Result<ClusterConnector*>(const std::string& cluster)> connect;
+  // A connector for a cluster's objects (cached by the caller); called from worker threads. The
+  // options carry the deadline of the call that needs it.
+  std::function<Result<ClusterConnector*>(const std::string& cluster, const CallOptions& options)> connect;
   // Cloud operations a previous run started and did not see finish, per cluster: polled to their
   // end before anything new starts on that cluster.
   std::map<std::string, std::vector<Operation>> unfinished_operations;

@@ -339,7 +339,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
     }
     for (const ClusterSpec& c : session->removed())
       if (CloudProvider* p = session->ProviderOfCloud(c.cloud)) targets.provider_of_cluster[c.name] = p;
-    targets.connect = [session](const std::string& cluster) { return session->Connector(cluster, CallOptions{}); };
+    targets.connect = [session](const std::string& cluster, const CallOptions& o) { return session->Connector(cluster, o); };
     targets.unfinished_operations = planned.unfinished_operations;
     out.report = ExecutePlan(planned.plan, targets, options, observers, env);
     st = out.report.status;
