@@ -87,6 +87,15 @@ Column<Row> Field(std::string name, M0 Row::*first, Ms... rest) {
       [=](const Statement& st, int c, Row& row) { internal::Follow(row, first, rest...) = ColumnTraits<T>::Read(st, c); }};
 }
 
+// A std::string column stored as a BLOB (bytes, not text): BlobField("parsed", &Row::parsed).
+template <typename Row, typename M0, typename... Ms>
+Column<Row> BlobField(std::string name, M0 Row::*first, Ms... rest) {
+  return Column<Row>{
+      std::move(name),
+      [=](Statement& st, int i, const Row& row) { st.BindBlob(i, internal::Follow(row, first, rest...)); },
+      [=](const Statement& st, int c, Row& row) { internal::Follow(row, first, rest...) = st.Text(c); }};
+}
+
 // A column converted on the way in and out: `get(row)` returns a storable value (int64_t, bool,
 // double, std::string, std::optional<int64_t>), `set(row, value)` takes it back.
 template <typename Row, typename Get, typename Set>
@@ -170,6 +179,8 @@ class RowCodec {
   // The codec over just `names` (kept in this codec's order) / over all but `names`.
   RowCodec Subset(const std::vector<std::string_view>& names) const { return Filter(names, true); }
   RowCodec Without(const std::vector<std::string_view>& names) const { return Filter(names, false); }
+  // The same columns with another key (e.g. the rowid for an UPDATE by id).
+  RowCodec WithKey(std::vector<std::string> key) const { return RowCodec(table_, columns_, std::move(key)); }
   // The codec over the key columns.
   RowCodec Key() const {
     std::vector<std::string_view> names(key_.begin(), key_.end());
@@ -188,6 +199,16 @@ class RowCodec {
     Row row{};
     Read(st, &row, first);
     return row;
+  }
+  // Steps `st` to the end, reading every row (columns from `first`).
+  Result<std::vector<Row>> ReadAll(Statement& st, int first = 0) const {
+    std::vector<Row> out;
+    for (;;) {
+      Result<bool> row = st.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(Read(st, first));
+    }
   }
 
  private:

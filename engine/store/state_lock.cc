@@ -59,15 +59,17 @@ Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& state_d
   }
   // Record our pid for the message another acquirer prints. Best effort: the lock is what counts.
   std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0) {
-    (void)!pwrite(fd, pid.data(), pid.size(), 0);
+  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    // Without it a refused acquirer prints "pid unknown"; the lock itself is held.
   }
   return std::unique_ptr<StateLock>(new StateLock(fd, std::move(path)));
 }
 
 StateLock::~StateLock() {
   // Truncate first so nobody reads a stale pid; closing the descriptor releases the flock.
-  (void)!ftruncate(fd_, 0);
+  if (ftruncate(fd_, 0) != 0) {
+    // Nobody to tell: the lock is released below all the same, and the next holder rewrites it.
+  }
   close(fd_);
 }
 

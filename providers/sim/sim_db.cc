@@ -1,6 +1,6 @@
 #include "providers/sim/sim_db.h"
 
-#include "engine/store/sqlite_util.h"
+#include "engine/sqlite/error.h"
 
 #include <utility>
 
@@ -176,7 +176,7 @@ Db::~Db() {
 
 Status Db::Error(int rc, const std::string& what) const {
   // The same file as the store, so the same mapping of SQLite errors to Status.
-  return sqlite::Error(db_, rc, "sim: " + what, path_);
+  return sqlite::MapError(rc, db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc), "sim: " + what, path_);
 }
 
 void Db::Exec(const char* sql) {

@@ -74,6 +74,14 @@ inline bool WaitUntilBlockedOnFlock(pid_t pid, const std::string& path, Pipe& re
   return false;
 }
 
+// In a forked child: closes every descriptor it inherited except stdio and `keep`, so that it
+// holds none of the parent's flocks (a copied descriptor shares its flock with the parent).
+inline void CloseInheritedDescriptors(int keep) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    if (fd != keep) close(fd);
+  }
+}
+
 // waitpid for `pid`: its exit code, or -1 when it did not exit normally.
 inline int WaitForExit(pid_t pid) {
   int status = 0;
