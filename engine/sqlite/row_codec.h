@@ -59,6 +59,21 @@ struct ColumnTraits<std::optional<int64_t>> {
   static std::optional<int64_t> Read(const Statement& st, int c) { return st.OptionalInt64(c); }
 };
 
+template <>
+struct ColumnTraits<std::optional<std::string>> {  // nullable TEXT
+  static void Bind(Statement& st, int i, const std::optional<std::string>& v) {
+    if (v) {
+      st.Bind(i, *v);
+    } else {
+      st.BindNull(i);
+    }
+  }
+  static std::optional<std::string> Read(const Statement& st, int c) {
+    if (st.IsNull(c)) return std::nullopt;
+    return st.Text(c);
+  }
+};
+
 template <typename Row>
 struct Column {
   std::string name;
@@ -96,8 +111,9 @@ Column<Row> BlobField(std::string name, M0 Row::*first, Ms... rest) {
       [=](const Statement& st, int c, Row& row) { internal::Follow(row, first, rest...) = st.Text(c); }};
 }
 
-// A column converted on the way in and out: `get(row)` returns a storable value (int64_t, bool,
-// double, std::string, std::optional<int64_t>), `set(row, value)` takes it back.
+// A column converted on the way in and out: `get(row)` returns a storable value (int64_t, int,
+// bool, double, std::string, std::optional<int64_t> or std::optional<std::string>, where nullopt
+// is NULL), `set(row, value)` takes it back.
 template <typename Row, typename Get, typename Set>
 Column<Row> Computed(std::string name, Get get, Set set) {
   using T = std::decay_t<std::invoke_result_t<Get, const Row&>>;

@@ -25,6 +25,7 @@ struct Machine {
   std::optional<int64_t> retire_at;
   Where where;
   std::vector<std::string> tags;  // stored as "a,b,c"
+  std::optional<std::string> note;
 };
 
 std::string JoinTags(const std::vector<std::string>& tags) {
@@ -53,7 +54,8 @@ const RowCodec<Machine>& Codec() {
        Field("zone", &Machine::where, &Where::zone), Field("rack", &Machine::where, &Where::rack, &Where::Rack::number),
        Computed<Machine>(
            "tags", [](const Machine& m) { return JoinTags(m.tags); },
-           [](Machine& m, std::string text) { m.tags = SplitTags(text); })},
+           [](Machine& m, std::string text) { m.tags = SplitTags(text); }),
+       Field("note", &Machine::note)},
       {"id"});
   return codec;
 }
@@ -61,7 +63,7 @@ const RowCodec<Machine>& Codec() {
 bool Same(const Machine& a, const Machine& b) {
   return a.id == b.id && a.name == b.name && a.up == b.up && a.load == b.load && a.cores == b.cores &&
          a.retire_at == b.retire_at && a.where.zone == b.where.zone && a.where.rack.number == b.where.rack.number &&
-         a.tags == b.tags;
+         a.tags == b.tags && a.note == b.note;
 }
 
 Machine Sample(int64_t id) {
@@ -75,31 +77,32 @@ Machine Sample(int64_t id) {
   m.where.zone = "z" + std::to_string(id % 2);
   m.where.rack.number = id * 10;
   m.tags = {"gpu", "t" + std::to_string(id)};
+  if (id % 2 == 0) m.note = id == 2 ? "" : "note " + std::to_string(id);  // "" is not NULL
   return m;
 }
 
 TEST(RowCodecSqlTest, DerivesEveryStatementFromTheColumns) {
   const RowCodec<Machine>& c = Codec();
-  EXPECT_EQ(c.size(), 9);
+  EXPECT_EQ(c.size(), 10);
   EXPECT_EQ(c.Index("id"), 1);
   EXPECT_EQ(c.Index("tags"), 9);
   EXPECT_EQ(c.Index("nope"), 0);
-  EXPECT_EQ(c.Columns(), "id, name, up, load, cores, retire_at, zone, rack, tags");
-  EXPECT_EQ(c.Columns("m"), "m.id, m.name, m.up, m.load, m.cores, m.retire_at, m.zone, m.rack, m.tags");
-  EXPECT_EQ(c.Select(), "SELECT id, name, up, load, cores, retire_at, zone, rack, tags FROM machines");
+  EXPECT_EQ(c.Columns(), "id, name, up, load, cores, retire_at, zone, rack, tags, note");
+  EXPECT_EQ(c.Columns("m"), "m.id, m.name, m.up, m.load, m.cores, m.retire_at, m.zone, m.rack, m.tags, m.note");
+  EXPECT_EQ(c.Select(), "SELECT id, name, up, load, cores, retire_at, zone, rack, tags, note FROM machines");
   EXPECT_EQ(c.Insert(),
-            "INSERT INTO machines (id, name, up, load, cores, retire_at, zone, rack, tags) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+            "INSERT INTO machines (id, name, up, load, cores, retire_at, zone, rack, tags, note) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   EXPECT_EQ(c.Insert("INSERT OR IGNORE").rfind("INSERT OR IGNORE INTO machines (", 0), 0u);
   EXPECT_EQ(c.Upsert(),
             c.Insert() +
                 " ON CONFLICT (id) DO UPDATE SET name = excluded.name, up = excluded.up, load = excluded.load, "
                 "cores = excluded.cores, retire_at = excluded.retire_at, zone = excluded.zone, rack = excluded.rack, "
-                "tags = excluded.tags");
+                "tags = excluded.tags, note = excluded.note");
   EXPECT_EQ(c.Subset({"id", "name"}).Update(), "UPDATE machines SET name = ?2 WHERE id = ?1");
   EXPECT_EQ(c.Subset({"name", "id"}).Columns(), "id, name");  // the codec's order, not the list's
   EXPECT_EQ(c.Key().Delete(), "DELETE FROM machines WHERE id = ?1");
-  EXPECT_EQ(c.Without({"tags", "rack"}).Columns(), "id, name, up, load, cores, retire_at, zone");
+  EXPECT_EQ(c.Without({"tags", "rack", "note"}).Columns(), "id, name, up, load, cores, retire_at, zone");
   EXPECT_EQ(c.Key().Upsert(), c.Key().Insert() + " ON CONFLICT (id) DO NOTHING");
 }
 
@@ -111,7 +114,7 @@ class RowCodecTest : public ::testing::Test {
     conn_ = std::move(conn).value();
     ASSERT_TRUE(conn_->Exec("CREATE TABLE machines (id INTEGER PRIMARY KEY, name TEXT NOT NULL, up INTEGER NOT NULL, "
                             "load REAL NOT NULL, cores INTEGER NOT NULL, retire_at INTEGER, zone TEXT NOT NULL, "
-                            "rack INTEGER NOT NULL, tags TEXT NOT NULL)")
+                            "rack INTEGER NOT NULL, tags TEXT NOT NULL, note TEXT)")
                     .ok());
   }
 
@@ -139,6 +142,9 @@ TEST_F(RowCodecTest, RowsRoundTripThroughEveryStatement) {
   for (int64_t id = 1; id <= 6; ++id) EXPECT_TRUE(Same(got[id - 1], Sample(id))) << "machine " << id;
   EXPECT_EQ(got[2].retire_at, 1003);
   EXPECT_EQ(got[0].retire_at, std::nullopt);
+  EXPECT_EQ(got[0].note, std::nullopt);
+  EXPECT_EQ(got[1].note, std::optional<std::string>(""));
+  EXPECT_EQ(got[3].note, std::optional<std::string>("note 4"));
 
   Machine changed = Sample(2);
   changed.name = "renamed";
