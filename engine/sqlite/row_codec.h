@@ -12,6 +12,7 @@
 //   codec.Bind(st, row);
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -192,11 +193,15 @@ class RowCodec {
     return where;
   }
 
-  // The codec over just `names` (kept in this codec's order) / over all but `names`.
+  // The codec over just `names` (kept in this codec's order) / over all but `names`. Naming a
+  // column the codec does not have is a programming error (assert).
   RowCodec Subset(const std::vector<std::string_view>& names) const { return Filter(names, true); }
   RowCodec Without(const std::vector<std::string_view>& names) const { return Filter(names, false); }
   // The same columns with another key (e.g. the rowid for an UPDATE by id).
-  RowCodec WithKey(std::vector<std::string> key) const { return RowCodec(table_, columns_, std::move(key)); }
+  RowCodec WithKey(std::vector<std::string> key) const {
+    for ([[maybe_unused]] const std::string& k : key) assert(Index(k) != 0 && "no such column in this codec");
+    return RowCodec(table_, columns_, std::move(key));
+  }
   // The codec over the key columns.
   RowCodec Key() const {
     std::vector<std::string_view> names(key_.begin(), key_.end());
@@ -235,6 +240,7 @@ class RowCodec {
     return false;
   }
   RowCodec Filter(const std::vector<std::string_view>& names, bool keep) const {
+    for ([[maybe_unused]] std::string_view n : names) assert(Index(n) != 0 && "no such column in this codec");
     auto listed = [&](const std::string& n) {
       for (std::string_view want : names) {
         if (want == n) return true;
