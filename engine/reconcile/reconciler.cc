@@ -100,7 +100,7 @@ struct Reconciler::Impl {
     for (const SourceFile& f : snap.files()) {
       files.push_back(SpecFile{f.path, f.blob_id, [&snap, f] { return snap.Read(f); }});
     }
-    Result<SpecSet> specs = LoadSpecs(files, store);
+    Result<SpecSet> specs = LoadSpecs(files, store->parse_cache());
     if (!specs.ok()) return specs.status();
     out.specs = std::move(specs).value();
     // Each Cloud's provider checks its own part of the Cloud's spec.
@@ -140,7 +140,7 @@ struct Reconciler::Impl {
       upserts.clear();
     }
     if (upserts.empty() && deletes.empty()) return Status::Ok();
-    return store->WriteInventory(upserts, deletes).WithContext("recording clouds");
+    return store->inventory()->Write({std::move(upserts), std::move(deletes)}).WithContext("recording clouds");
   }
 
   Result<PlanResult> ComputePlan(const SyncRequest& request, std::map<ObjectRef, InventoryEntry>* inventory_out);
@@ -194,12 +194,12 @@ Result<PlanResult> Reconciler::Impl::ComputePlan(const SyncRequest& request,
                                                  std::map<ObjectRef, InventoryEntry>* inventory_out) {
   // Sources are recorded and shown by their URL without any user:password part.
   Result<SourceRecord> source =
-      store->UpsertSource(RedactUrl(request.source.url), request.source.ref, request.source.path);
+      store->sources()->Upsert(RedactUrl(request.source.url), request.source.ref, request.source.path);
   if (!source.ok()) return source.status();
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(request.source, CacheRoot(), env);
   if (!snap.ok()) return snap.status();
 
-  Result<std::vector<InventoryEntry>> rows = store->LoadInventory(source->id);
+  Result<std::vector<InventoryEntry>> rows = store->inventory()->Load(source->id);
   if (!rows.ok()) return rows.status();
   std::map<ObjectRef, InventoryEntry>& inventory = *inventory_out;
   for (InventoryEntry& e : *rows) {
@@ -322,7 +322,10 @@ Result<bool> Reconciler::Impl::TryFastPath(const SyncRequest& request, const Sou
     }
   }
   if (needs_git) return false;
-  if (may_write_cache && !refreshed.empty()) (void)store->WriteInventory(refreshed, {});
+  if (may_write_cache && !refreshed.empty()) {
+    Status cached = store->inventory()->Write({std::move(refreshed), {}});
+    if (!cached.ok()) spdlog::warn("cannot remember the live versions just read: {}", cached.message());
+  }
   Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
   if (!ordered.ok()) return ordered.status();
   out->plan.actions = std::move(ordered).value();
@@ -544,7 +547,8 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
     }
   }
   if (may_write_cache && (!cache_updates.empty() || !forget.empty())) {
-    (void)store->WriteInventory(cache_updates, forget);
+    Status cached = store->inventory()->Write({std::move(cache_updates), std::move(forget)});
+    if (!cached.ok()) spdlog::warn("cannot remember the live versions just read: {}", cached.message());
   }
 
   Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
@@ -562,7 +566,8 @@ Result<PlanResult> Reconciler::Impl::FullPlan(const SyncRequest& request, const 
 Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver* observer) {
   Result<std::unique_ptr<StateLock>> lock = StateLock::Acquire(impl_->state_dir, false);
   if (!lock.ok()) return lock.status();
-  (void)impl_->store->MarkInterrupted();
+  Status interrupted = impl_->store->runs()->MarkInterrupted();
+  if (!interrupted.ok()) spdlog::warn("cannot mark runs of ended processes interrupted: {}", interrupted.message());
   impl_->may_write_cache = true;
 
   std::map<ObjectRef, InventoryEntry> inventory;
@@ -571,7 +576,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
 
   ApplyOutcome out;
   out.planned = std::move(planned).value();
-  Result<int64_t> run = impl_->store->BeginSyncRun(out.planned.source_id, "apply", out.planned.commit);
+  Result<int64_t> run = impl_->store->runs()->Begin(out.planned.source_id, "apply", out.planned.commit);
   if (!run.ok()) return run.status();
   out.run_id = *run;
 
@@ -580,7 +585,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   // From here until it succeeds, the inventory may hold a mix of two commits: the no-op path must
   // not trust it, whatever commit a later plan asks for.
   if (!out.planned.plan.empty() || !out.planned.adopt.empty()) {
-    st = impl_->store->SetSourceSynced(out.planned.source_id, "", 0);
+    st = impl_->store->sources()->SetSynced(out.planned.source_id, "", 0);
   }
   for (const CloudSpec& cloud : session->clouds()) {
     if (!st.ok()) break;
@@ -596,7 +601,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   bool record_clouds = !out.planned.fast_path;
   if (st.ok() && record_clouds) st = impl_->RecordClouds(out.planned.source_id, inventory, /*remove_missing=*/false);
   // Objects already as Git wants them are recorded as converge's own.
-  if (st.ok() && !out.planned.adopt.empty()) st = impl_->store->WriteInventory(out.planned.adopt, {});
+  if (st.ok() && !out.planned.adopt.empty()) st = impl_->store->inventory()->Write({out.planned.adopt, {}});
   if (st.ok()) {
     StoreRecorder recorder(impl_->store, impl_->env, out.planned.source_id, inventory);
     out.report = ExecutePlan(out.planned.plan, session->Targets(), request.apply, &recorder, observer, impl_->env);
@@ -610,7 +615,7 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
   }
   // The no-op path trusts that the inventory is exactly this commit's desired state.
   if (st.ok() && request.prune && out.planned.kept_clusters.empty()) {
-    Status s = impl_->store->SetSourceSynced(out.planned.source_id, out.planned.commit, impl_->env->NowMillis());
+    Status s = impl_->store->sources()->SetSynced(out.planned.source_id, out.planned.commit, impl_->env->NowMillis());
     if (!s.ok()) st = s;
   }
   SyncRun record;
@@ -628,18 +633,19 @@ Result<ApplyOutcome> Reconciler::Apply(const SyncRequest& request, ApplyObserver
     if (r.action.type == ChangeType::kDelete) record.deleted++;
   }
   record.unchanged = out.planned.plan.summary.unchanged;
-  Status fs = impl_->store->FinishSyncRun(record);
+  Status fs = impl_->store->runs()->Finish(record);
   if (!fs.ok()) spdlog::warn("cannot record the sync run: {}", fs.message());
-  (void)impl_->store->AddEvent(Event{0, impl_->env->NowMillis(), out.planned.source_id, st.ok() ? "info" : "error",
-                                     st.ok() ? "Synced" : "SyncFailed", "",
-                                     "commit " + out.planned.commit.substr(0, 12) + ": " +
-                                         (st.ok() ? "applied" : st.message())});
+  Status ev = impl_->store->events()->Add(Event{0, impl_->env->NowMillis(), out.planned.source_id,
+                                                st.ok() ? "info" : "error", st.ok() ? "Synced" : "SyncFailed", "",
+                                                "commit " + out.planned.commit.substr(0, 12) + ": " +
+                                                    (st.ok() ? "applied" : st.message())});
+  if (!ev.ok()) spdlog::warn("cannot record the sync event: {}", ev.message());
   out.status = st;
   return out;
 }
 
 Result<FleetStatus> Reconciler::CurrentStatus() {
-  Result<std::vector<InventoryEntry>> rows = impl_->store->LoadInventory(0);
+  Result<std::vector<InventoryEntry>> rows = impl_->store->inventory()->Load(0);
   if (!rows.ok()) return rows.status();
   FleetStatus out;
   std::vector<const InventoryEntry*> fleet_rows;
@@ -721,8 +727,8 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
       out.objects.push_back(std::move(row));
     }
   }
-  Result<std::vector<SourceRecord>> sources = impl_->store->ListSources();
-  Result<std::vector<SyncRun>> runs = impl_->store->ListSyncRuns(1000);
+  Result<std::vector<SourceRecord>> sources = impl_->store->sources()->List();
+  Result<std::vector<SyncRun>> runs = impl_->store->runs()->List(1000);
   if (sources.ok()) {
     for (const SourceRecord& s : *sources) {
       FleetStatus::LastSync ls;
