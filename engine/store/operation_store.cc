@@ -13,13 +13,13 @@ namespace {
 using sqlite::Field;
 using sqlite::RowCodec;
 
-const RowCodec<Operation>& Operations() {
-  static const RowCodec<Operation> codec(
+const RowCodec<OperationRecord>& Operations() {
+  static const RowCodec<OperationRecord> codec(
       "operations",
-      {Field("id", &Operation::id), Field("source_id", &Operation::source_id), Field("cloud", &Operation::cloud),
-       Field("cluster", &Operation::cluster), Field("kind", &Operation::kind), Field("state", &Operation::state),
-       Field("message", &Operation::message), Field("started_at", &Operation::started_at),
-       Field("finished_at", &Operation::finished_at)},
+      {Field("id", &OperationRecord::id), Field("source_id", &OperationRecord::source_id), Field("cloud", &OperationRecord::cloud),
+       Field("cluster", &OperationRecord::cluster), Field("kind", &OperationRecord::kind), Field("state", &OperationRecord::state),
+       Field("message", &OperationRecord::message), Field("started_at", &OperationRecord::started_at),
+       Field("finished_at", &OperationRecord::finished_at)},
       {"source_id", "cluster", "id"});
   return codec;
 }
@@ -30,9 +30,9 @@ std::string Name(const std::string& cluster, const std::string& id) {
 
 }  // namespace
 
-Status OperationStore::Record(const Operation& op) {
+Status OperationStore::Record(const OperationRecord& op) {
   static const std::string kSql = Operations().Insert();
-  Operation row = op;
+  OperationRecord row = op;
   row.state = "running";
   row.finished_at = 0;
   if (row.started_at == 0) row.started_at = env_->NowMillis();
@@ -51,13 +51,13 @@ Status OperationStore::Record(const Operation& op) {
 
 Status OperationStore::Finish(int64_t source_id, const std::string& cluster, const std::string& id,
                               const std::string& state, const std::string& message) {
-  static const RowCodec<Operation> kEnd =
+  static const RowCodec<OperationRecord> kEnd =
       Operations().Subset({"id", "source_id", "cluster", "state", "message", "finished_at"});
   static const std::string kSql = kEnd.Update();
   if (state != "succeeded" && state != "failed") {
     return Status::Invalid("finishing " + Name(cluster, id) + " needs state succeeded or failed, got \"" + state + "\"");
   }
-  Operation row;
+  OperationRecord row;
   row.id = id;
   row.source_id = source_id;
   row.cluster = cluster;
@@ -76,7 +76,7 @@ Status OperationStore::Finish(int64_t source_id, const std::string& cluster, con
   return tx.Commit();
 }
 
-Result<std::vector<Operation>> OperationStore::ListOpen(int64_t source_id) {
+Result<std::vector<OperationRecord>> OperationStore::ListOpen(int64_t source_id) {
   static const std::string kSql =
       Operations().Select() + " WHERE source_id = ?1 AND state = 'running' ORDER BY started_at, cluster, id";
   sqlite::Statement st = conn_.Prepare(kSql);

@@ -24,7 +24,7 @@ namespace sqlite {
 class Connection;
 }
 
-struct Operation {
+struct OperationRecord {
   std::string id;           // the provider's operation id
   int64_t source_id = 0;
   std::string cloud;
@@ -42,13 +42,13 @@ class OperationStore {
 
   // Records a started operation (state running, whatever op.state says). AlreadyExists when the
   // same (source, cluster, id) is recorded; NotFound for an unknown source.
-  Status Record(const Operation& op);
+  Status Record(const OperationRecord& op);
   // Records the end of an operation: `state` is succeeded or failed (else Invalid). NotFound when
   // it was never recorded.
   Status Finish(int64_t source_id, const std::string& cluster, const std::string& id, const std::string& state,
                 const std::string& message);
   // The source's operations still running, oldest first.
-  Result<std::vector<Operation>> ListOpen(int64_t source_id);
+  Result<std::vector<OperationRecord>> ListOpen(int64_t source_id);
 
  private:
   sqlite::Connection& conn_;

@@ -101,7 +101,7 @@ ClusterSpec Cluster(const std::string& name) {
 class SimSchemaTest : public ::testing::Test {
  protected:
   Result<std::unique_ptr<CloudProvider>> Provider() {
-    return CreateSimProvider(Cloud(), ProviderContext{&env_, dir_.path()});
+    return NewSimCloudFactory()->Create(Cloud(), ProviderContext{&env_, dir_.path()});
   }
 
   testing::TempDir dir_{"converge-sim-schema"};
@@ -121,9 +121,9 @@ TEST_F(SimSchemaTest, AFileFromBeforeMigrationsIsTakenAsItIs) {
   RawExec(db_, std::string(kPreMigrationSchema) + "INSERT INTO sim_meta VALUES (1, 500);");
   auto provider = Provider();
   ASSERT_TRUE(provider.ok()) << provider.status().ToString();
-  ASSERT_TRUE((*provider)->EnsureCloud(Cloud()).ok());
-  ASSERT_TRUE((*provider)->ApplyCluster(Cluster("kept")).ok());
-  auto live = (*provider)->GetCluster("kept");
+  ASSERT_TRUE((*provider)->EnsureCloud({}).ok());
+  ASSERT_TRUE((*provider)->StartApplyCluster(Cluster("kept"), {}).ok());
+  auto live = (*provider)->GetCluster("kept", {});
   ASSERT_TRUE(live.ok()) << live.status().ToString();
   EXPECT_EQ((*live)["metadata"]["resourceVersion"], "500");  // the world's counter carried on
   EXPECT_EQ(Query(db_, "SELECT count(*) FROM sim_meta"), "1");  // migration 1 did not run again
@@ -146,15 +146,15 @@ TEST_F(SimSchemaTest, ASimRowCodecWritesWhatTheOldSchemaReads) {
   ASSERT_TRUE(Provider().ok());
   auto provider = Provider();
   ASSERT_TRUE(provider.ok());
-  ASSERT_TRUE((*provider)->EnsureCloud(Cloud()).ok());
-  ASSERT_TRUE((*provider)->ApplyCluster(Cluster("one")).ok());
+  ASSERT_TRUE((*provider)->EnsureCloud({}).ok());
+  ASSERT_TRUE((*provider)->StartApplyCluster(Cluster("one"), {}).ok());
   ClusterSpec bigger = Cluster("one");
   NodePoolSpec extra;
   extra.name = "extra";
   extra.flavor = "c7.xlarge.2";
   extra.count = 1;
   bigger.node_pools.push_back(extra);
-  ASSERT_TRUE((*provider)->ApplyCluster(bigger).ok());
+  ASSERT_TRUE((*provider)->StartApplyCluster(bigger, {}).ok());
   // The one pool INSERT wrote both pools, in order, with their nodes and defaults.
   EXPECT_EQ(Query(db_, "SELECT group_concat(name || ':' || ord || ':' || count || ':' || cpu_milli, ',') "
                        "FROM (SELECT * FROM sim_pools WHERE cluster = 'one' ORDER BY ord)"),

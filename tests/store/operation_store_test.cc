@@ -20,8 +20,8 @@ class OperationsTest : public StoreTest {
     source_ = src->id;
   }
 
-  Operation Op(const std::string& id, const std::string& cluster) {
-    Operation op;
+  OperationRecord Op(const std::string& id, const std::string& cluster) {
+    OperationRecord op;
     op.id = id;
     op.source_id = source_;
     op.cloud = "huawei";
@@ -72,7 +72,7 @@ TEST_F(OperationsTest, MistakesAreRefused) {
   EXPECT_EQ(store_->operations()->Record(Op("op-1", "alpha")).code(), Code::kAlreadyExists);
   EXPECT_EQ(store_->operations()->Finish(source_, "alpha", "op-9", "failed", "").code(), Code::kNotFound);
   EXPECT_EQ(store_->operations()->Finish(source_, "alpha", "op-1", "running", "").code(), Code::kInvalid);
-  Operation orphan = Op("op-3", "alpha");
+  OperationRecord orphan = Op("op-3", "alpha");
   orphan.source_id = source_ + 100;
   EXPECT_EQ(store_->operations()->Record(orphan).code(), Code::kNotFound);
   auto open = store_->operations()->ListOpen(source_);
