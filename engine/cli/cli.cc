@@ -179,7 +179,7 @@ int RunStatus(const GlobalOptions& g) {
 int RunHistory(const GlobalOptions& g, int limit) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  Result<std::vector<SyncRun>> runs = s->store->ListSyncRuns(limit);
+  Result<std::vector<SyncRun>> runs = s->store->runs()->List(limit);
   if (!runs.ok()) return Fail(runs.status(), g);
   std::cout << (g.output == "json" ? HistoryToJson(*runs) : HistoryToText(*runs));
   return 0;

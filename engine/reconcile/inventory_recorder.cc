@@ -33,7 +33,7 @@ Status StoreRecorder::BeforeActions(const std::vector<const Action*>& actions) {
     e.updated_at = env_->NowMillis();
     rows.push_back(e);
   }
-  return store_->WriteInventory(rows, {});
+  return store_->inventory()->Write({std::move(rows), {}});
 }
 
 Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
@@ -72,10 +72,10 @@ Status StoreRecorder::AfterAction(const Action& action, const Json* live) {
 
 Status StoreRecorder::Flush() {
   if (upserts_.empty() && deletes_.empty()) return Status::Ok();
-  Status st = store_->WriteInventory(upserts_, deletes_);
-  upserts_.clear();
+  InventoryBatch batch{std::move(upserts_), std::move(deletes_)};
+  upserts_.clear();  // moved-from vectors are valid but unspecified
   deletes_.clear();
-  return st;
+  return store_->inventory()->Write(batch);
 }
 
 }  // namespace converge

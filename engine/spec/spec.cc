@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/model/kinds.h"
 #include "engine/spec/fleet_schema.h"
 #include "engine/spec/yaml_json.h"
@@ -380,7 +382,11 @@ Result<SpecSet> LoadSpecs(const std::vector<SpecFile>& files, ParseCache* cache)
         }
       }
       if (cacheable && errors.size() == before) {
-        if (std::optional<std::string> entry = EncodeCacheEntry(*docs)) cache->Put(file.blob_id, *entry);
+        if (std::optional<std::string> entry = EncodeCacheEntry(*docs)) {
+          // A cache that cannot be written costs a parse next time; it must not fail the load.
+          Status put = cache->Put(file.blob_id, *entry);
+          if (!put.ok()) spdlog::warn("{}: cannot cache the parsed file: {}", file.path, put.message());
+        }
       }
     }
     builder.Add(file.path, std::move(*docs));

@@ -26,7 +26,8 @@ class ParseCache {
  public:
   virtual ~ParseCache() = default;
   virtual std::optional<std::string> Get(const std::string& blob_id) = 0;
-  virtual void Put(const std::string& blob_id, const std::string& parsed) = 0;
+  // Stores the value; a failure is returned (LoadSpecs logs it and goes on: it only costs a parse).
+  virtual Status Put(const std::string& blob_id, const std::string& parsed) = 0;
 };
 
 struct SpecFile {

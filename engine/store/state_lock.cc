@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 namespace converge {
 
 namespace {
@@ -31,8 +33,11 @@ Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& state_d
                             HolderOf(lock.status().message()) +
                             "): wait for it to finish, or use another --state-dir");
   }
-  // Record our pid for the message another acquirer prints. Best effort: the lock is what counts.
-  (void)(*lock)->SetHolder(std::to_string(env->ProcessId()) + "\n");
+  // Record our pid for the message another acquirer prints. Best effort: the lock is what counts,
+  // and without the pid a refused acquirer says "pid unknown".
+  if (Status noted = (*lock)->SetHolder(std::to_string(env->ProcessId()) + "\n"); !noted.ok()) {
+    spdlog::debug("cannot record the holder of {}: {}", path, noted.message());
+  }
   return std::unique_ptr<StateLock>(new StateLock(std::move(lock).value()));
 }
 

@@ -1,130 +1,74 @@
-// Store: the engine's one SQLite file (<state_dir>/converge.db), WAL mode, versioned migrations.
-//
-// Tables (schema version 1; see store.cc for the exact DDL):
-//   meta(key, value)              schema_version; written only by migrations.
-//   sources(id, url, ref, path, last_commit, last_sync_at)
-//                                 one row per (url, ref, path); last_commit rewritten after each
-//                                 successful apply.
-//   sync_runs(id, source_id, operation, commit_sha, started_at, finished_at, result,
-//             created, updated, deleted, unchanged, message)
-//                                 appended when a plan/apply starts (result "running"), rewritten
-//                                 once when it ends. A row left "running" after a crash is flipped
-//                                 to "interrupted" by MarkInterrupted() before the next run.
-//   inventory(source_id, cluster, grp, kind, namespace, name, api_version, last_applied,
-//             desired_hash, live_version, health, health_message, drift, pending, updated_at)
-//                                 the managed-object inventory; rows are written (pending=1)
-//                                 before an object is applied, so a crash never leaves a live
-//                                 object converge does not know it created.
-//   events(id, at, source_id, level, reason, object, message)        appended.
-//   parse_cache(blob_id, parsed)  parsed specs keyed by git blob id; content-addressed, so
-//                                 rows are never rewritten.
-// Every write is one transaction; a crash at any point leaves the last committed state.
-// A file written by a newer schema is refused (Unsupported); a damaged file is reported
-// (Corrupt), never reset. A Store is used by one thread at a time.
+// Store: the engine's state file (<state_dir>/converge.db). Opening it migrates the store's
+// tables forward (component "store" of engine/sqlite's Migrator) and hands out one part per
+// concept, each documenting its own tables:
+//   sources()      SourceStore     sources and per-source leases        (source_store.h)
+//   inventory()    InventoryStore  managed objects and cluster markers  (inventory_store.h)
+//   runs()         RunLog          sync runs and per-action results     (run_log.h)
+//   events()       EventLog        events                               (event_log.h)
+//   operations()   OperationStore  long-running provider operations     (operation_store.h)
+//   parse_cache()  ParseCache      parsed specs by blob id              (parse_cache.h)
+//   file_results() FileResults     per-file derived results             (file_results.h)
+// Schema versions: 1 = meta, sources, sync_runs, inventory, events, parse_cache; 2 adds leases,
+// cluster_markers, sync_actions, operations, file_results. The version is kept in
+// schema_versions and, for older converge builds, in meta.schema_version. A file written by a
+// newer schema is refused (Unsupported) and a damaged one reported (Corrupt) when it is found,
+// both left untouched. Every write is a transaction; a crash at any point leaves the last
+// committed state. The file may hold other components' tables (the sim's sim_*).
+// A Store and its parts are used by one thread at a time (one SQLite connection).
 #pragma once
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "engine/base/status.h"
-#include "engine/model/object.h"
-#include "engine/spec/spec.h"
-
-struct sqlite3;
+#include "engine/store/event_log.h"
+#include "engine/store/file_results.h"
+#include "engine/store/inventory_store.h"
+#include "engine/store/operation_store.h"
+#include "engine/store/parse_cache.h"
+#include "engine/store/run_log.h"
+#include "engine/store/source_store.h"
 
 namespace converge {
 
 class Env;
+namespace sqlite {
+class Connection;
+}
 
-struct SourceRecord {
-  int64_t id = 0;
-  std::string url;
-  std::string ref;
-  std::string path;
-  std::string last_commit;  // commit of the last successful apply; empty before
-  int64_t last_sync_at = 0;  // unix ms
-};
-
-struct SyncRun {
-  int64_t id = 0;
-  int64_t source_id = 0;
-  std::string source_url;   // filled by ListSyncRuns
-  std::string operation;    // "plan" | "apply"
-  std::string commit;
-  int64_t started_at = 0;   // unix ms
-  int64_t finished_at = 0;  // 0 while running
-  std::string result;       // running | succeeded | failed | interrupted
-  int created = 0, updated = 0, deleted = 0, unchanged = 0;
-  std::string message;
-};
-
-struct InventoryEntry {
-  int64_t source_id = 0;
-  ObjectRef ref;              // cluster empty for Cloud/Cluster objects
-  std::string api_version;
-  std::string last_applied;   // JSON text of what converge last applied
-  std::string desired_hash;   // hash of the desired object last applied
-  std::string live_version;   // resourceVersion after the last apply
-  std::string health;         // Healthy | Progressing | Degraded | Missing | Unknown
-  std::string health_message;
-  bool drift = false;
-  bool pending = false;       // written before the apply; cleared when it succeeded
-  int64_t updated_at = 0;
-};
-
-struct Event {
-  int64_t id = 0;
-  int64_t at = 0;
-  int64_t source_id = 0;
-  std::string level;   // info | warning | error
-  std::string reason;  // e.g. Applied, Pruned, ApplyFailed
-  std::string object;
-  std::string message;
-};
-
-class Store : public ParseCache {
+class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
-  // Opens or creates the file and migrates it forward.
+  // Opens or creates the file (and its directory) and migrates it forward. Unsupported for a
+  // newer file, Corrupt for a file that is not a database, Unavailable when it cannot be opened.
   static Result<std::unique_ptr<Store>> Open(const std::string& path, Env* env);
-  ~Store() override;
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
-  Result<SourceRecord> UpsertSource(const std::string& url, const std::string& ref, const std::string& path);
-  Result<std::vector<SourceRecord>> ListSources();
-  Status SetSourceSynced(int64_t source_id, const std::string& commit, int64_t at);
-
-  Result<int64_t> BeginSyncRun(int64_t source_id, const std::string& operation, const std::string& commit);
-  Status FinishSyncRun(const SyncRun& run);  // by run.id
-  // Newest first, with source_url filled; limit <= 0 returns every run. A run whose process
-  // died still reads "running" until MarkInterrupted() runs.
-  Result<std::vector<SyncRun>> ListSyncRuns(int limit);
-  // Flips every "running" run to "interrupted" (finished_at stays 0: the end time is unknown).
-  // Call only while holding the StateLock, before starting a new run.
-  Status MarkInterrupted();
-
-  // All rows of one source (source_id 0: every source).
-  Result<std::vector<InventoryEntry>> LoadInventory(int64_t source_id);
-  // Upserts and deletes in one transaction.
-  Status WriteInventory(const std::vector<InventoryEntry>& upserts, const std::vector<std::pair<int64_t, ObjectRef>>& deletes);
-
-  Status AddEvent(const Event& event);
-  Result<std::vector<Event>> ListEvents(int limit);
-
-  // ParseCache.
-  std::optional<std::string> Get(const std::string& blob_id) override;
-  void Put(const std::string& blob_id, const std::string& parsed) override;
+  SourceStore* sources() { return sources_.get(); }
+  InventoryStore* inventory() { return inventory_.get(); }
+  RunLog* runs() { return runs_.get(); }
+  EventLog* events() { return events_.get(); }
+  OperationStore* operations() { return operations_.get(); }
+  ParseCache* parse_cache() { return parse_cache_.get(); }
+  FileResults* file_results() { return file_results_.get(); }
 
   const std::string& path() const { return path_; }
 
  private:
-  Store(sqlite3* db, std::string path, Env* env);
-  sqlite3* db_;
+  Store(std::unique_ptr<sqlite::Connection> conn, std::string path, Env* env);
+
+  std::unique_ptr<sqlite::Connection> conn_;  // declared first: the parts below go before it
   std::string path_;
-  Env* env_;
+  std::unique_ptr<SqliteSourceStore> sources_;
+  std::unique_ptr<SqliteInventoryStore> inventory_;
+  std::unique_ptr<SqliteRunLog> runs_;
+  std::unique_ptr<EventLog> events_;
+  std::unique_ptr<OperationStore> operations_;
+  std::unique_ptr<SqliteParseCache> parse_cache_;
+  std::unique_ptr<FileResults> file_results_;
 };
 
 }  // namespace converge

@@ -63,10 +63,20 @@ struct PoolPlan {
   std::string arch;  // node label value: amd64 | arm64
 };
 
-struct LivePool {
-  std::string flavor, arch, version;
-  int64_t count = 0, ord = 0;
-};
+// The sim_pools row of a planned pool on `cluster`.
+PoolRow PoolOf(const std::string& cluster, const PoolPlan& p, int64_t ord, const std::string& version) {
+  PoolRow row;
+  row.cluster = cluster;
+  row.name = p.spec.name;
+  row.ord = ord;
+  row.flavor = p.spec.flavor;
+  row.arch = p.arch;
+  row.count = p.spec.count;
+  row.cpu = p.cap.cpu_milli;
+  row.mem = p.cap.mem_bytes;
+  row.version = version;
+  return row;
+}
 
 }  // namespace
 
@@ -77,19 +87,14 @@ void SimState::EnsureCloudLocked(const CloudSpec& cloud) {
   if (regions.empty()) {
     Fail(Status::Invalid("Cloud \"" + cloud.name + "\": no region: set spec.region (and optionally spec.regions)"));
   }
+  static const std::string kUpsert = CloudCodec().Upsert();
   const SimulationSpec t = SimulationOf(cloud);
-  db_->Prepare(
-         "INSERT INTO sim_clouds(name, regions, create_ms, pod_start_ms, upgrade_step_ms, scale_ms) "
-         "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET regions = excluded.regions, "
-         "create_ms = excluded.create_ms, pod_start_ms = excluded.pod_start_ms, "
-         "upgrade_step_ms = excluded.upgrade_step_ms, scale_ms = excluded.scale_ms")
-      .Bind(1, cloud.name)
-      .Bind(2, Json(regions).dump())
-      .Bind(3, SecondsToMs(t.cluster_create_seconds))
-      .Bind(4, SecondsToMs(t.pod_start_seconds))
-      .Bind(5, SecondsToMs(t.upgrade_step_seconds))
-      .Bind(6, SecondsToMs(t.scale_seconds))
-      .Run();
+  CloudRow row;
+  row.name = cloud.name;
+  row.regions = regions;
+  row.timings = Timings{SecondsToMs(t.cluster_create_seconds), SecondsToMs(t.pod_start_seconds),
+                        SecondsToMs(t.upgrade_step_seconds), SecondsToMs(t.scale_seconds)};
+  db_->Prepare(kUpsert).BindRow(CloudCodec(), row).Run();
 }
 
 Status SimState::EnsureCloud(const CloudSpec& cloud) {
@@ -117,14 +122,14 @@ void SimState::SettleUpgrade(ClusterRow& c, int64_t now) {
   if (c.upgrade_to.empty()) return;
   int64_t steps = 1 + static_cast<int64_t>(c.upgrade_pools.size());
   if (now < c.upgrade_at + steps * c.timings.upgrade_step_ms) return;
+  static const sqlite::RowCodec<ClusterRow> kSettled =
+      ClusterCodec().Subset({"name", "version", "upgrade_to", "upgrade_pools"});
+  static const std::string kUpdate = kSettled.Update();
   c.version = c.upgrade_to;
   c.upgrade_to.clear();
   c.upgrade_pools.clear();
   db_->Prepare("UPDATE sim_pools SET version = ? WHERE cluster = ?").Bind(1, c.version).Bind(2, c.name).Run();
-  db_->Prepare("UPDATE sim_clusters SET version = ?, upgrade_to = '', upgrade_pools = '[]' WHERE name = ?")
-      .Bind(1, c.version)
-      .Bind(2, c.name)
-      .Run();
+  db_->Prepare(kUpdate).BindRow(kSettled, c).Run();
 }
 
 Json SimState::ClusterJson(const ClusterRow& c, int64_t now) {
@@ -150,16 +155,12 @@ Json SimState::ClusterJson(const ClusterRow& c, int64_t now) {
   }
   int64_t nodes = 0, ready = 0;
   Json pools = Json::array();
-  {
-    Stmt q = db_->Prepare("SELECT name, version FROM sim_pools WHERE cluster = ? ORDER BY ord");
-    q.Bind(1, c.name);
-    while (q.Step()) {
-      std::string pool = q.Text(0);
-      auto [n, r] = counts[pool];
-      nodes += n;
-      ready += r;
-      pools.push_back({{"name", pool}, {"version", PoolVersion(c, pool, q.Text(1), now)}, {"nodes", n}, {"readyNodes", r}});
-    }
+  for (const PoolRow& pool : LoadPools(c.name)) {
+    auto [n, r] = counts[pool.name];
+    nodes += n;
+    ready += r;
+    pools.push_back(
+        {{"name", pool.name}, {"version", PoolVersion(c, pool.name, pool.version, now)}, {"nodes", n}, {"readyNodes", r}});
   }
   std::string phase = "Running", message;
   int64_t step = c.timings.upgrade_step_ms;
@@ -208,30 +209,40 @@ Status SimState::CheckCluster(const std::string& cloud, const std::string& name)
   });
 }
 
-void SimState::AddNodes(const ClusterRow& c, const std::string& pool, const std::string& flavor,
-                        const std::string& arch, int64_t cpu, int64_t mem, int64_t from, int64_t to,
-                        int64_t ready_at) {
+std::vector<PoolRow> SimState::LoadPools(const std::string& cluster) {
+  static const std::string kSql = PoolCodec().Select() + " WHERE cluster = ?1 ORDER BY ord";
+  Stmt q = db_->Prepare(kSql);
+  q.Bind(1, cluster);
+  std::vector<PoolRow> out;
+  while (q.Step()) out.push_back(q.Read(PoolCodec()));
+  return out;
+}
+
+void SimState::AddPool(const ClusterRow& c, const PoolRow& pool, int64_t ready_at) {
+  static const std::string kInsert = PoolCodec().Insert();
+  db_->Prepare(kInsert).BindRow(PoolCodec(), pool).Run();
+  AddNodes(c, pool, 0, pool.count, ready_at);
+}
+
+void SimState::AddNodes(const ClusterRow& c, const PoolRow& pool, int64_t from, int64_t to, int64_t ready_at) {
+  static const std::string kInsert = NodeCodec().Insert("INSERT OR REPLACE");
   for (int64_t i = from; i < to; ++i) {
-    std::string name = c.name + "-" + pool + "-" + std::to_string(i);
-    Json labels = {{"kubernetes.io/arch", arch},
+    NodeRow node;
+    node.cluster = c.name;
+    node.name = c.name + "-" + pool.name + "-" + std::to_string(i);
+    node.pool = pool.name;
+    node.idx = i;
+    node.cpu = pool.cpu;
+    node.mem = pool.mem;
+    node.ready_at = ready_at;
+    node.labels = {{"kubernetes.io/arch", pool.arch},
                    {"kubernetes.io/os", "linux"},
-                   {"kubernetes.io/hostname", name},
-                   {"node.kubernetes.io/instance-type", flavor},
+                   {"kubernetes.io/hostname", node.name},
+                   {"node.kubernetes.io/instance-type", pool.flavor},
                    {"topology.kubernetes.io/region", c.region},
                    {"topology.kubernetes.io/zone", c.zone},
-                   {"converge.dev/pool", pool}};
-    db_->Prepare(
-           "INSERT OR REPLACE INTO sim_nodes(cluster, name, pool, idx, cpu_milli, mem_bytes, ready_at, labels) "
-           "VALUES(?, ?, ?, ?, ?, ?, ?, ?)")
-        .Bind(1, c.name)
-        .Bind(2, name)
-        .Bind(3, pool)
-        .Bind(4, i)
-        .Bind(5, cpu)
-        .Bind(6, mem)
-        .Bind(7, ready_at)
-        .Bind(8, labels.dump())
-        .Run();
+                   {"converge.dev/pool", pool.name}};
+    db_->Prepare(kInsert).BindRow(NodeCodec(), node).Run();
   }
 }
 
@@ -247,7 +258,12 @@ void SimState::RemoveNode(ClusterRow& c, const std::string& node, std::set<Workl
     }
   }
   DeletePods(c.name, pods, owners);
-  db_->Prepare("DELETE FROM sim_nodes WHERE cluster = ? AND name = ?").Bind(1, c.name).Bind(2, node).Run();
+  static const sqlite::RowCodec<NodeRow> kKey = NodeCodec().Key();
+  static const std::string kDelete = kKey.Delete();
+  NodeRow key;
+  key.cluster = c.name;
+  key.name = node;
+  db_->Prepare(kDelete).BindRow(kKey, key).Run();
 }
 
 Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec& spec) {
@@ -280,14 +296,8 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
     }
     return Write([&]() -> Status {
       const std::string cloud_name = spec.cloud.empty() ? provider_cloud.name : spec.cloud;
-      std::vector<std::string> regions;
-      {
-        Stmt q = db_->Prepare("SELECT regions FROM sim_clouds WHERE name = ?");
-        q.Bind(1, cloud_name);
-        if (q.Step()) {
-          for (const Json& r : Json::parse(q.Text(0))) regions.push_back(r.get<std::string>());
-        }
-      }
+      std::optional<CloudRow> cloud = FindCloud(cloud_name);
+      std::vector<std::string> regions = cloud ? cloud->regions : std::vector<std::string>{};
       if (regions.empty()) {
         if (cloud_name != provider_cloud.name) {
           Fail(Status::NotFound(where + ": cloud \"" + cloud_name + "\" does not exist in the simulated world: apply the Cloud first"));
@@ -309,48 +319,25 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
       std::optional<ClusterRow> existing = FindCluster(spec.name);
 
       if (!existing) {
+        static const std::string kInsert = ClusterCodec().Insert();
         ClusterRow c;
         c.name = spec.name;
         c.cloud = cloud_name;
         c.region = region;
         c.zone = zone;
-        Stmt t = db_->Prepare("SELECT create_ms, pod_start_ms, upgrade_step_ms, scale_ms FROM sim_clouds WHERE name = ?");
-        t.Bind(1, cloud_name);
-        if (t.Step()) c.timings = Timings{t.Int(0), t.Int(1), t.Int(2), t.Int(3)};
+        c.manifest = manifest_text;
+        c.uid = NewUid();
+        c.rv = NextRv();
+        c.generation = 1;
+        c.created_at = now;
+        if (std::optional<CloudRow> created_on = FindCloud(cloud_name)) c.timings = created_on->timings;
         c.ready_at = now + c.timings.create_ms;
-        db_->Prepare(
-               "INSERT INTO sim_clusters(name, cloud, region, zone, manifest, uid, rv, generation, created_at, "
-               "ready_at, version, deletion_protection, next_event_at) VALUES(?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)")
-            .Bind(1, c.name)
-            .Bind(2, cloud_name)
-            .Bind(3, region)
-            .Bind(4, zone)
-            .Bind(5, manifest_text)
-            .Bind(6, NewUid())
-            .Bind(7, NextRv())
-            .Bind(8, now)
-            .Bind(9, c.ready_at)
-            .Bind(10, spec.version)
-            .Bind(11, int64_t{spec.deletion_protection})
-            .Bind(12, c.ready_at)
-            .Run();
+        c.next_event_at = c.ready_at;
+        c.version = spec.version;
+        c.deletion_protection = spec.deletion_protection;
+        db_->Prepare(kInsert).BindRow(ClusterCodec(), c).Run();
         int64_t ord = 0;
-        for (const PoolPlan& p : plans) {
-          db_->Prepare(
-                 "INSERT INTO sim_pools(cluster, name, ord, flavor, arch, count, cpu_milli, mem_bytes, version) "
-                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-              .Bind(1, c.name)
-              .Bind(2, p.spec.name)
-              .Bind(3, ord++)
-              .Bind(4, p.spec.flavor)
-              .Bind(5, p.arch)
-              .Bind(6, int64_t{p.spec.count})
-              .Bind(7, p.cap.cpu_milli)
-              .Bind(8, p.cap.mem_bytes)
-              .Bind(9, spec.version)
-              .Run();
-          AddNodes(c, p.spec.name, p.spec.flavor, p.arch, p.cap.cpu_milli, p.cap.mem_bytes, 0, p.spec.count, c.ready_at);
-        }
+        for (const PoolPlan& p : plans) AddPool(c, PoolOf(c.name, p, ord++, spec.version), c.ready_at);
         return Status::Ok();
       }
 
@@ -385,23 +372,22 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
             c.upgrade_to = spec.version;
             c.upgrade_at = now;
             c.upgrade_pools.clear();
-            Stmt q = db_->Prepare("SELECT name FROM sim_pools WHERE cluster = ? ORDER BY ord");
-            q.Bind(1, c.name);
-            while (q.Step()) c.upgrade_pools.push_back(q.Text(0));
+            for (const PoolRow& pool : LoadPools(c.name)) c.upgrade_pools.push_back(pool.name);
           }
         }
       }
 
       // Node pools: add, scale, remove.
-      std::map<std::string, LivePool> live;
+      static const sqlite::RowCodec<PoolRow> kCount = PoolCodec().Subset({"cluster", "name", "count"});
+      static const std::string kUpdateCount = kCount.Update();
+      static const sqlite::RowCodec<PoolRow> kPoolKey = PoolCodec().Key();
+      static const std::string kDeletePool = kPoolKey.Delete();
+      std::map<std::string, PoolRow> live;
       int64_t max_ord = -1;
-      {
-        Stmt q = db_->Prepare("SELECT name, flavor, arch, count, ord, version FROM sim_pools WHERE cluster = ?");
-        q.Bind(1, c.name);
-        while (q.Step()) {
-          live[q.Text(0)] = LivePool{q.Text(1), q.Text(2), q.Text(5), q.Int(3), q.Int(4)};
-          max_ord = std::max(max_ord, q.Int(4));
-        }
+      for (PoolRow& pool : LoadPools(c.name)) {
+        max_ord = std::max(max_ord, pool.ord);
+        std::string name = pool.name;
+        live[name] = std::move(pool);
       }
       const int64_t node_ready = std::max(now + c.timings.scale_ms, c.ready_at);
       std::set<WorkloadRef> owners;
@@ -410,32 +396,18 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
         auto it = live.find(p.spec.name);
         if (it == live.end()) {
           std::string version = c.upgrade_to.empty() ? c.version : c.upgrade_to;
-          db_->Prepare(
-                 "INSERT INTO sim_pools(cluster, name, ord, flavor, arch, count, cpu_milli, mem_bytes, version) "
-                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-              .Bind(1, c.name)
-              .Bind(2, p.spec.name)
-              .Bind(3, ++max_ord)
-              .Bind(4, p.spec.flavor)
-              .Bind(5, p.arch)
-              .Bind(6, int64_t{p.spec.count})
-              .Bind(7, p.cap.cpu_milli)
-              .Bind(8, p.cap.mem_bytes)
-              .Bind(9, version)
-              .Run();
-          AddNodes(c, p.spec.name, p.spec.flavor, p.arch, p.cap.cpu_milli, p.cap.mem_bytes, 0, p.spec.count, node_ready);
+          AddPool(c, PoolOf(c.name, p, ++max_ord, version), node_ready);
           nodes_changed = nodes_changed || p.spec.count > 0;
           continue;
         }
-        const LivePool& lp = it->second;
+        PoolRow& lp = it->second;
         if (lp.flavor != p.spec.flavor || lp.arch != p.arch) {
           return Status::Invalid(where + ": node pool \"" + p.spec.name + "\" runs " + lp.flavor + "/" + lp.arch +
                                  " and cannot change to " + p.spec.flavor + "/" + p.arch +
                                  ": add a new pool with the new flavor or arch and remove this one");
         }
         if (p.spec.count > lp.count) {
-          AddNodes(c, p.spec.name, p.spec.flavor, p.arch, p.cap.cpu_milli, p.cap.mem_bytes, lp.count, p.spec.count,
-                   node_ready);
+          AddNodes(c, PoolOf(c.name, p, lp.ord, lp.version), lp.count, p.spec.count, node_ready);
         } else {
           for (int64_t i = lp.count - 1; i >= p.spec.count; --i) {
             RemoveNode(c, c.name + "-" + p.spec.name + "-" + std::to_string(i), &owners);
@@ -443,17 +415,14 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
         }
         if (p.spec.count != lp.count) {
           nodes_changed = true;
-          db_->Prepare("UPDATE sim_pools SET count = ? WHERE cluster = ? AND name = ?")
-              .Bind(1, int64_t{p.spec.count})
-              .Bind(2, c.name)
-              .Bind(3, p.spec.name)
-              .Run();
+          lp.count = p.spec.count;
+          db_->Prepare(kUpdateCount).BindRow(kCount, lp).Run();
         }
       }
       for (const auto& [pool, lp] : live) {
         if (names.count(pool) != 0) continue;
         for (int64_t i = lp.count - 1; i >= 0; --i) RemoveNode(c, c.name + "-" + pool + "-" + std::to_string(i), &owners);
-        db_->Prepare("DELETE FROM sim_pools WHERE cluster = ? AND name = ?").Bind(1, c.name).Bind(2, pool).Run();
+        db_->Prepare(kDeletePool).BindRow(kPoolKey, lp).Run();
         nodes_changed = nodes_changed || lp.count > 0;
       }
       if (nodes_changed && now >= c.ready_at) c.scale_until = std::max(c.scale_until, now + c.timings.scale_ms);
@@ -464,21 +433,12 @@ Status SimState::ApplyCluster(const CloudSpec& provider_cloud, const ClusterSpec
         c.rv = NextRv();
         c.manifest = manifest_text;
       }
-      Json upgrade_pools(c.upgrade_pools);
-      db_->Prepare(
-             "UPDATE sim_clusters SET version = ?, upgrade_to = ?, upgrade_at = ?, upgrade_pools = ?, scale_until = ?, "
-             "deletion_protection = ?, manifest = ?, rv = ?, generation = ? WHERE name = ?")
-          .Bind(1, c.version)
-          .Bind(2, c.upgrade_to)
-          .Bind(3, c.upgrade_at)
-          .Bind(4, upgrade_pools.dump())
-          .Bind(5, c.scale_until)
-          .Bind(6, int64_t{spec.deletion_protection})
-          .Bind(7, c.manifest)
-          .Bind(8, c.rv)
-          .Bind(9, c.generation)
-          .Bind(10, c.name)
-          .Run();
+      static const sqlite::RowCodec<ClusterRow> kApplied =
+          ClusterCodec().Subset({"name", "version", "upgrade_to", "upgrade_at", "upgrade_pools", "scale_until",
+                                 "deletion_protection", "manifest", "rv", "generation"});
+      static const std::string kUpdate = kApplied.Update();
+      c.deletion_protection = spec.deletion_protection;
+      db_->Prepare(kUpdate).BindRow(kApplied, c).Run();
       if (nodes_changed) {
         for (const WorkloadRef& o : owners) ReconcileWorkload(c, std::get<0>(o), std::get<1>(o), std::get<2>(o));
         ReconcileDaemonSets(c);

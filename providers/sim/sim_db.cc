@@ -1,13 +1,21 @@
 #include "providers/sim/sim_db.h"
 
-#include "engine/store/sqlite_util.h"
-
+#include <map>
 #include <utility>
+
+#include "engine/sqlite/migrator.h"
 
 namespace converge::sim {
 namespace {
 
-const char* const kSchema = R"sql(
+// Migrations of component "sim", applied in order by the Migrator. NEVER edit one that has
+// shipped; append a new one and raise kSchemaVersion.
+//
+// Migration 1 is the schema converge created before the sim had migrations, which made it with
+// CREATE ... IF NOT EXISTS and recorded version 1 in sim_meta. Such files read as version 1 (the
+// legacy place) and skip it; were it run on one anyway, it would change nothing.
+constexpr sqlite::Migration kMigrations[] = {
+    {1, R"sql(
 CREATE TABLE IF NOT EXISTS sim_meta(
   schema_version INTEGER NOT NULL,
   next_rv INTEGER NOT NULL);
@@ -89,7 +97,33 @@ CREATE INDEX IF NOT EXISTS sim_objects_event ON sim_objects(cluster, next_event_
   WHERE next_event_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sim_objects_pending ON sim_objects(cluster, created_ms) WHERE pending = 1;
 CREATE INDEX IF NOT EXISTS sim_nodes_ready ON sim_nodes(cluster, ready_at);
-)sql";
+INSERT INTO sim_meta(schema_version, next_rv) SELECT 1, 1 WHERE NOT EXISTS (SELECT 1 FROM sim_meta);
+)sql"},
+};
+
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
+              "the last migration must bring the sim to kSchemaVersion");
+
+// sim_meta.schema_version: where converge kept the sim's version before schema_versions.
+Result<int> LegacyVersion(sqlite::Connection& conn) {
+  sqlite::Statement has = conn.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sim_meta'");
+  Result<bool> row = has.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return 0;
+  sqlite::Statement st = conn.Prepare("SELECT schema_version FROM sim_meta LIMIT 1");
+  row = st.Step();
+  if (!row.ok()) return row.status();
+  return *row ? st.Int(0) : 0;
+}
+
+Status WriteLegacyVersion(sqlite::Connection& conn, int version) {
+  return conn.Prepare("UPDATE sim_meta SET schema_version = ?1").Bind(1, version).Run();
+}
+
+const sqlite::Component& SimComponent() {
+  static const sqlite::Component component{"sim", kMigrations, LegacyVersion, WriteLegacyVersion};
+  return component;
+}
 
 // One write mutex per database path, shared by every Db of the process.
 std::shared_ptr<std::mutex> WriteMutexFor(const std::string& path) {
@@ -106,164 +140,30 @@ std::shared_ptr<std::mutex> WriteMutexFor(const std::string& path) {
 
 void Fail(Status status) { throw SimError{std::move(status)}; }
 
-Stmt::Stmt(Db* db, sqlite3_stmt* stmt, bool owned) : db_(db), stmt_(stmt), owned_(owned) {}
-
-Stmt::Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_), owned_(other.owned_) {
-  other.stmt_ = nullptr;
-}
-
-Stmt::~Stmt() {
-  if (stmt_ == nullptr) return;
-  if (owned_) {
-    sqlite3_finalize(stmt_);
-  } else {
-    db_->Release(stmt_);
-  }
-}
-
-Stmt& Stmt::Bind(int index, int64_t value) {
-  int rc = sqlite3_bind_int64(stmt_, index, value);
-  if (rc != SQLITE_OK) Fail(db_->Error(rc, "cannot bind a parameter"));
-  return *this;
-}
-
-Stmt& Stmt::Bind(int index, const std::string& text) {
-  int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (rc != SQLITE_OK) Fail(db_->Error(rc, "cannot bind a parameter"));
-  return *this;
-}
-
-Stmt& Stmt::Bind(int index, double value) {
-  int rc = sqlite3_bind_double(stmt_, index, value);
-  if (rc != SQLITE_OK) Fail(db_->Error(rc, "cannot bind a parameter"));
-  return *this;
-}
-
-Stmt& Stmt::BindNull(int index) {
-  int rc = sqlite3_bind_null(stmt_, index);
-  if (rc != SQLITE_OK) Fail(db_->Error(rc, "cannot bind a parameter"));
-  return *this;
+void Check(const Status& status) {
+  if (!status.ok()) Fail(status);
 }
 
 bool Stmt::Step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  Fail(db_->Error(rc, std::string("cannot run \"") + sqlite3_sql(stmt_) + "\""));
+  Result<bool> row = st_.Step();
+  if (!row.ok()) Fail(row.status().WithContext("sim"));
+  return *row;
 }
 
-void Stmt::Run() {
-  while (Step()) {
-  }
-}
-
-int64_t Stmt::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-double Stmt::Double(int column) const { return sqlite3_column_double(stmt_, column); }
-bool Stmt::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-
-std::string Stmt::Text(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, column);
-  if (text == nullptr) return "";
-  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
-}
-
-Db::Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)), write_mutex_(WriteMutexFor(path_)) {}
-
-Db::~Db() {
-  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
-  sqlite3_close(db_);
-}
-
-Status Db::Error(int rc, const std::string& what) const {
-  // The same file as the store, so the same mapping of SQLite errors to Status.
-  return sqlite::Error(db_, rc, "sim: " + what, path_);
-}
-
-void Db::Exec(const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  if (err != nullptr) sqlite3_free(err);
-  if (rc != SQLITE_OK) Fail(Error(rc, "cannot run statement"));
-}
-
-Stmt Db::Prepare(const std::string& sql) {
-  Cached& cached = cache_[sql];
-  if (cached.stmt != nullptr && !cached.in_use) {
-    cached.in_use = true;
-    return Stmt(this, cached.stmt, false);
-  }
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    Fail(Error(rc, "cannot prepare \"" + sql + "\""));
-  }
-  if (cached.stmt == nullptr) {
-    cached.stmt = stmt;
-    cached.in_use = true;
-    return Stmt(this, stmt, false);
-  }
-  return Stmt(this, stmt, true);  // the cached one is busy (nested use)
-}
-
-void Db::Release(sqlite3_stmt* stmt) {
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  const char* sql = sqlite3_sql(stmt);
-  auto it = cache_.find(sql == nullptr ? "" : sql);
-  if (it != cache_.end() && it->second.stmt == stmt) it->second.in_use = false;
-}
+void Stmt::Run() { Check(st_.Run().WithContext("sim")); }
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    sqlite3_close(raw);
-    return Status::Unavailable("sim: cannot open " + path + ": " + msg +
-                                   " (check that the state directory exists and is writable)",
-                               false);
+  Result<std::unique_ptr<sqlite::Connection>> conn = sqlite::Connection::Open(path);
+  if (!conn.ok()) return conn.status().WithContext("sim");
+  std::shared_ptr<std::mutex> write_mutex = WriteMutexFor(path);
+  {
+    // Migrations write: they take their turn like any other write of this process.
+    std::lock_guard<std::mutex> lock(*write_mutex);
+    CONVERGE_RETURN_IF_ERROR(sqlite::Migrator(**conn).Run(SimComponent()));
   }
-  std::unique_ptr<Db> db(new Db(raw, path));
-  try {
-    sqlite3_busy_timeout(raw, 10000);
-    db->Exec("PRAGMA journal_mode=WAL");
-    db->Exec("PRAGMA synchronous=NORMAL");
-    {
-      WriteTxn txn(*db);
-      db->Exec(kSchema);
-      Stmt q = db->Prepare("SELECT schema_version FROM sim_meta LIMIT 1");
-      if (q.Step()) {
-        int64_t version = q.Int(0);
-        if (version > kSchemaVersion) {
-          return Status::Unsupported("sim: " + path + " holds simulated clouds of schema version " +
-                                     std::to_string(version) + ", newer than this converge understands (" +
-                                     std::to_string(kSchemaVersion) + "): upgrade converge");
-        }
-      } else {
-        db->Prepare("INSERT INTO sim_meta(schema_version, next_rv) VALUES(?, 1)").Bind(1, int64_t{kSchemaVersion}).Run();
-      }
-      txn.Commit();
-    }
-  } catch (const SimError& e) {
-    return e.status;
-  }
-  return db;
+  return std::unique_ptr<Db>(new Db(std::move(conn).value(), std::move(write_mutex)));
 }
 
-WriteTxn::WriteTxn(Db& db) : db_(db), lock_(db.write_mutex()) {
-  db_.Exec("BEGIN IMMEDIATE");
-  active_ = true;
-}
-
-WriteTxn::~WriteTxn() {
-  if (active_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
-void WriteTxn::Commit() {
-  db_.Exec("COMMIT");
-  active_ = false;
-}
+WriteTxn::WriteTxn(Db& db) : lock_(db.write_mutex()), tx_(db.connection()) { Check(tx_.Begin()); }
 
 }  // namespace converge::sim

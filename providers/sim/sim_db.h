@@ -1,12 +1,24 @@
-// The sim's SQLite access: one connection (Db) with cached prepared statements (Stmt), write
-// transactions (WriteTxn) and the sim_ schema. Private to providers/sim.
-// Errors inside the sim's implementation are thrown as SimError and turned back into a Status at
-// every public entry point (Guard), so one failed statement aborts and rolls back its transaction.
-// A Db is used by one thread at a time; write transactions on the same file are serialized
-// within the process by a mutex per path and across processes by SQLite (busy_timeout 10000).
+// The sim's access to its tables: thin adapters over engine/sqlite (one Connection per Db, its
+// cached prepared statements, Transactions) and the sim's schema, run as migrations of component
+// "sim" by engine/sqlite's Migrator. Private to providers/sim.
 //
-// Tables (schema_version 1), in <state_dir>/converge.db next to the engine's tables:
-//   sim_meta     one row: schema_version, next_rv (the world's resourceVersion counter)
+// Errors. engine/sqlite returns Status and never throws. Inside the sim, the adapters below turn
+// a failed Status into a thrown SimError (Fail / Check), and every public entry point of
+// SimState converts it back to a Status (Guard in sim_state.h). The sim keeps this unwinding on
+// purpose: an operation such as applying a Cluster runs dozens of statements across helpers
+// (nodes, pods, workload status), and one failing statement must abandon the whole operation and
+// roll back its write transaction; threading a Status through every helper would triple their
+// size without changing what happens. It is control flow within one component: no exception
+// crosses the sim's public interface, and nothing outside providers/sim sees one.
+//
+// Threads. A Db is used by one thread at a time. Write transactions on one file are serialized
+// within the process by a mutex per path (shared by every Db on it) and across processes by
+// SQLite (busy timeout 10 s).
+//
+// Tables (sim schema 1), in <state_dir>/converge.db next to the engine's tables; row structs and
+// codecs in sim_rows.h:
+//   sim_meta     one row: schema_version (the sim's version place before schema_versions; kept in
+//                step by the Migrator), next_rv (the world's resourceVersion counter)
 //   sim_clouds   name, regions (JSON list), timings in ms
 //   sim_clusters desired Cluster manifest as applied, lifecycle timestamps (ready_at, upgrade_*,
 //                scale_until), faults (JSON), next_event_at (earliest future node readiness)
@@ -15,21 +27,24 @@
 //   sim_objects  per API object: key columns, body (JSON), applied (converge's last-applied JSON),
 //                rv, and pod bookkeeping (owner, revision, node, requests, pending, ready,
 //                next_event_at = when something is due: a pod starts, a progress deadline)
-// Every mutation is one transaction; rows are rewritten in place, nothing is appended.
+// Every mutation is one transaction; rows are rewritten in place, nothing is appended, so a crash
+// leaves the world as of the last committed operation.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "engine/base/status.h"
+#include "engine/sqlite/connection.h"
+#include "engine/sqlite/row_codec.h"
+#include "engine/sqlite/transaction.h"
 
 namespace converge::sim {
 
+// The sim schema this build knows (the number of its migrations).
 inline constexpr int kSchemaVersion = 1;
 
 // Thrown inside providers/sim only; see above.
@@ -37,24 +52,30 @@ struct SimError {
   Status status;
 };
 [[noreturn]] void Fail(Status status);
+// Throws SimError unless `status` is ok.
+void Check(const Status& status);
 
-class Db;
-
-// A prepared statement borrowed from the Db's cache; reset when the handle goes away.
+// A statement from the Db's cache whose failures throw SimError.
 class Stmt {
  public:
-  Stmt(Db* db, sqlite3_stmt* stmt, bool owned);
-  ~Stmt();
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt(Stmt&& other) noexcept;
-  Stmt& operator=(Stmt&&) = delete;
+  explicit Stmt(sqlite::Statement st) : st_(std::move(st)) {}
 
-  // Parameters are 1-based.
-  Stmt& Bind(int index, int64_t value);
-  Stmt& Bind(int index, const std::string& text);
-  Stmt& Bind(int index, double value);
-  Stmt& BindNull(int index);
+  // Parameters are 1-based; any type sqlite::Statement::Bind takes (nullopt binds NULL).
+  template <typename T>
+  Stmt& Bind(int index, const T& value) {
+    st_.Bind(index, value);
+    return *this;
+  }
+  Stmt& BindNull(int index) {
+    st_.BindNull(index);
+    return *this;
+  }
+  // Binds the whole row through its codec (parameter i+1 = column i).
+  template <typename Row>
+  Stmt& BindRow(const sqlite::RowCodec<Row>& codec, const Row& row) {
+    codec.Bind(st_, row);
+    return *this;
+  }
 
   // True when a row is available; throws SimError on failure.
   bool Step();
@@ -62,65 +83,57 @@ class Stmt {
   void Run();
 
   // Columns are 0-based; NULL reads as 0 / "".
-  int64_t Int(int column) const;
-  double Double(int column) const;
-  std::string Text(int column) const;
-  bool IsNull(int column) const;
+  int64_t Int(int column) const { return st_.Int64(column); }
+  double Double(int column) const { return st_.Double(column); }
+  std::string Text(int column) const { return st_.Text(column); }
+  bool IsNull(int column) const { return st_.IsNull(column); }
+  // The current row through its codec (columns from `first`).
+  template <typename Row>
+  Row Read(const sqlite::RowCodec<Row>& codec, int first = 0) const {
+    return codec.Read(st_, first);
+  }
 
  private:
-  Db* db_;
-  sqlite3_stmt* stmt_;
-  bool owned_;
+  sqlite::Statement st_;
 };
 
 class Db {
  public:
-  // Opens (creating if needed) `path` in WAL mode and makes sure the sim_ tables exist.
-  // Unsupported when the file holds a sim schema newer than this build.
+  // Opens (creating if needed) `path` and migrates the sim's tables (component "sim").
+  // Unsupported when the file holds a sim schema newer than this build; Corrupt when it is not a
+  // database.
   static Result<std::unique_ptr<Db>> Open(const std::string& path);
-  ~Db();
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
 
   // A cached prepared statement for `sql` (a fresh one if the cached one is in use).
-  Stmt Prepare(const std::string& sql);
-  void Exec(const char* sql);
-  // The Status for an SQLite result code, naming the file and what to do.
-  Status Error(int rc, const std::string& what) const;
+  Stmt Prepare(const std::string& sql) { return Stmt(conn_->Prepare(sql)); }
+  void Exec(const std::string& sql) { Check(conn_->Exec(sql)); }
+  int64_t last_insert_rowid() const { return conn_->last_insert_rowid(); }
 
-  const std::string& path() const { return path_; }
-  sqlite3* raw() { return db_; }
+  const std::string& path() const { return conn_->path(); }
+  sqlite::Connection& connection() { return *conn_; }
   // Serializes write transactions on this file within the process.
   std::mutex& write_mutex() { return *write_mutex_; }
 
  private:
-  friend class Stmt;
-  Db(sqlite3* db, std::string path);
-  void Release(sqlite3_stmt* stmt);
+  Db(std::unique_ptr<sqlite::Connection> conn, std::shared_ptr<std::mutex> write_mutex)
+      : conn_(std::move(conn)), write_mutex_(std::move(write_mutex)) {}
 
-  sqlite3* db_;
-  std::string path_;
+  std::unique_ptr<sqlite::Connection> conn_;
   std::shared_ptr<std::mutex> write_mutex_;
-  struct Cached {
-    sqlite3_stmt* stmt = nullptr;
-    bool in_use = false;
-  };
-  std::map<std::string, Cached> cache_;
 };
 
-// BEGIN IMMEDIATE under the process-wide write mutex; ROLLBACK unless Commit() ran.
+// BEGIN IMMEDIATE under the process-wide write mutex; ROLLBACK unless Commit() ran. Throws
+// SimError when the transaction cannot begin or commit.
 class WriteTxn {
  public:
   explicit WriteTxn(Db& db);
-  ~WriteTxn();
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
-  void Commit();
+  void Commit() { Check(tx_.Commit()); }
 
  private:
-  Db& db_;
-  std::unique_lock<std::mutex> lock_;
-  bool active_ = false;
+  std::unique_lock<std::mutex> lock_;  // declared first: released after the rollback
+  sqlite::Transaction tx_;
 };
 
 }  // namespace converge::sim

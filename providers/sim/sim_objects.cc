@@ -12,29 +12,15 @@
 
 namespace converge::sim {
 
-const char* const kObjSelect =
-    "SELECT id, grp, kind, namespace, name, rv, owner_kind, owner_name, revision, node, pin_node, cpu_milli, "
-    "mem_bytes, created_ms, pending, ready, next_event_at, body, applied FROM sim_objects ";
+const std::string& ObjSelect(bool with_body, bool with_applied) {
+  static const std::string kMeta = ObjCodec(false, false).Select() + " ";
+  static const std::string kBody = ObjCodec(true, false).Select() + " ";
+  static const std::string kFull = ObjCodec(true, true).Select() + " ";
+  return with_body ? (with_applied ? kFull : kBody) : kMeta;
+}
 
 ObjRow ReadObjRow(const Stmt& q, bool with_body, bool with_applied) {
-  ObjRow r;
-  r.id = q.Int(0);
-  r.key = ObjectKey{q.Text(1), q.Text(2), q.Text(3), q.Text(4)};
-  r.rv = q.Int(5);
-  r.owner_kind = q.Text(6);
-  r.owner_name = q.Text(7);
-  r.revision = q.Text(8);
-  r.node = q.Text(9);
-  r.pin_node = q.Text(10);
-  r.cpu = q.Int(11);
-  r.mem = q.Int(12);
-  r.created_ms = q.Int(13);
-  r.pending = q.Int(14) != 0;
-  r.ready = q.Int(15) != 0;
-  if (!q.IsNull(16)) r.next_event_at = q.Int(16);
-  if (with_body) r.body = Json::parse(q.Text(17));
-  if (with_applied && !q.IsNull(18)) r.applied = Json::parse(q.Text(18));
-  return r;
+  return q.Read(ObjCodec(with_body, with_applied));
 }
 
 namespace {
@@ -135,77 +121,48 @@ ObjectKey SimState::NormalizeKey(ObjectKey key) const {
 }
 
 std::optional<ObjRow> SimState::FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied) {
-  Stmt q = db_->Prepare(std::string(kObjSelect) +
-                        "WHERE cluster = ? AND grp = ? AND kind = ? AND namespace = ? AND name = ?");
+  Stmt q = db_->Prepare(ObjSelect(true, with_applied) +
+                        "WHERE cluster = ?1 AND grp = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5");
   q.Bind(1, cluster).Bind(2, key.group).Bind(3, key.kind).Bind(4, key.ns).Bind(5, key.name);
   if (!q.Step()) return std::nullopt;
   return ReadObjRow(q, true, with_applied);
 }
 
 std::optional<ObjRow> SimState::FindObjectById(int64_t id, bool with_body) {
-  Stmt q = db_->Prepare(std::string(kObjSelect) + "WHERE id = ?");
+  Stmt q = db_->Prepare(ObjSelect(with_body, false) + "WHERE id = ?1");
   q.Bind(1, id);
   if (!q.Step()) return std::nullopt;
   return ReadObjRow(q, with_body, false);
 }
 
 void SimState::WriteBody(ObjRow& row) {
+  // Everything a revision changes; not the identity, created_ms or converge's applied JSON.
+  static const sqlite::RowCodec<ObjRow> kRevision =
+      ObjCodec().Subset({"id", "body", "rv", "owner_kind", "owner_name", "revision", "node", "pin_node", "cpu_milli",
+                         "mem_bytes", "pending", "ready", "next_event_at"});
+  static const std::string kUpdate = kRevision.Update();
   row.rv = NextRv();
   row.body["metadata"]["resourceVersion"] = std::to_string(row.rv);
-  Stmt u = db_->Prepare(
-      "UPDATE sim_objects SET body = ?, rv = ?, owner_kind = ?, owner_name = ?, revision = ?, node = ?, pin_node = ?, "
-      "cpu_milli = ?, mem_bytes = ?, pending = ?, ready = ?, next_event_at = ? WHERE id = ?");
-  u.Bind(1, row.body.dump())
-      .Bind(2, row.rv)
-      .Bind(3, row.owner_kind)
-      .Bind(4, row.owner_name)
-      .Bind(5, row.revision)
-      .Bind(6, row.node)
-      .Bind(7, row.pin_node)
-      .Bind(8, row.cpu)
-      .Bind(9, row.mem)
-      .Bind(10, int64_t{row.pending})
-      .Bind(11, int64_t{row.ready});
-  if (row.next_event_at) {
-    u.Bind(12, *row.next_event_at);
-  } else {
-    u.BindNull(12);
-  }
-  u.Bind(13, row.id).Run();
+  db_->Prepare(kUpdate).BindRow(kRevision, row).Run();
 }
 
 void SimState::InsertObject(const std::string& cluster, ObjRow& row) {
+  static const sqlite::RowCodec<ObjRow> kNew = ObjCodec().Without({"id"});
+  static const std::string kInsert = kNew.Insert();
+  row.cluster = cluster;
   row.rv = NextRv();
   row.body["metadata"]["resourceVersion"] = std::to_string(row.rv);
-  Stmt u = db_->Prepare(
-      "INSERT INTO sim_objects(cluster, grp, kind, namespace, name, body, applied, rv, owner_kind, owner_name, "
-      "revision, node, pin_node, cpu_milli, mem_bytes, created_ms, pending, ready, next_event_at) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  u.Bind(1, cluster).Bind(2, row.key.group).Bind(3, row.key.kind).Bind(4, row.key.ns).Bind(5, row.key.name);
-  u.Bind(6, row.body.dump());
-  if (row.applied) {
-    u.Bind(7, row.applied->dump());
-  } else {
-    u.BindNull(7);
-  }
-  u.Bind(8, row.rv)
-      .Bind(9, row.owner_kind)
-      .Bind(10, row.owner_name)
-      .Bind(11, row.revision)
-      .Bind(12, row.node)
-      .Bind(13, row.pin_node)
-      .Bind(14, row.cpu)
-      .Bind(15, row.mem)
-      .Bind(16, row.created_ms)
-      .Bind(17, int64_t{row.pending})
-      .Bind(18, int64_t{row.ready});
-  if (row.next_event_at) {
-    u.Bind(19, *row.next_event_at);
-  } else {
-    u.BindNull(19);
-  }
-  u.Run();
-  row.id = sqlite3_last_insert_rowid(db_->raw());
+  db_->Prepare(kInsert).BindRow(kNew, row).Run();
+  row.id = db_->last_insert_rowid();
+}
+
+void SimState::SetApplied(int64_t id, const Json& applied) {
+  static const sqlite::RowCodec<ObjRow> kApplied = ObjCodec().Subset({"id", "applied"});
+  static const std::string kUpdate = kApplied.Update();
+  ObjRow row;
+  row.id = id;
+  row.applied = applied;
+  db_->Prepare(kUpdate).BindRow(kApplied, row).Run();
 }
 
 void SimState::CheckNamespace(const std::string& cluster, const std::string& ns) {
@@ -247,9 +204,11 @@ void SimState::ApplyDefaults(ClusterRow& c, const ObjectKey& key, Json& obj) {
     SetDefault(spec, "type", "ClusterIP");
     SetDefault(spec, "sessionAffinity", "None");
     if (spec.value("type", "") != "ExternalName" && (!spec.contains("clusterIP") || spec["clusterIP"] == "")) {
+      static const sqlite::RowCodec<ClusterRow> kNextIp = ClusterCodec().Subset({"name", "next_ip"});
+      static const std::string kUpdate = kNextIp.Update();
       int64_t n = c.next_ip++;
       spec["clusterIP"] = "10.96." + std::to_string((n / 254) % 256) + "." + std::to_string(n % 254 + 1);
-      db_->Prepare("UPDATE sim_clusters SET next_ip = ? WHERE name = ?").Bind(1, c.next_ip).Bind(2, c.name).Run();
+      db_->Prepare(kUpdate).BindRow(kNextIp, c).Run();
     }
     if (auto ports = spec.find("ports"); ports != spec.end() && ports->is_array()) {
       for (Json& p : *ports) {
@@ -299,9 +258,7 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
   ObjRow row;
   if (live) {
     if (merged == live->body) {  // a no-op apply: keep resourceVersion, remember what converge sent
-      if (!live->applied || *live->applied != desired) {
-        db_->Prepare("UPDATE sim_objects SET applied = ? WHERE id = ?").Bind(1, desired.dump()).Bind(2, live->id).Run();
-      }
+      if (!live->applied || *live->applied != desired) SetApplied(live->id, desired);
       return live->body;
     }
     spec_changed = SpecPart(merged) != SpecPart(live->body);
@@ -309,7 +266,7 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
     row = std::move(*live);
     row.body = std::move(merged);
     WriteBody(row);
-    db_->Prepare("UPDATE sim_objects SET applied = ? WHERE id = ?").Bind(1, desired.dump()).Bind(2, row.id).Run();
+    SetApplied(row.id, desired);
   } else {
     Json& m = merged["metadata"];
     m["uid"] = NewUid();
@@ -439,7 +396,7 @@ ObjRow SimState::ResolveByName(const std::string& cluster, const std::string& ki
     name = ns_name.substr(slash + 1);
   }
   for (const std::string& try_ns : ns.empty() ? std::vector<std::string>{"", "default"} : std::vector<std::string>{ns}) {
-    Stmt q = db_->Prepare(std::string(kObjSelect) + "WHERE cluster = ? AND namespace = ? AND name = ?");
+    Stmt q = db_->Prepare(ObjSelect(true, false) + "WHERE cluster = ?1 AND namespace = ?2 AND name = ?3");
     q.Bind(1, cluster).Bind(2, try_ns).Bind(3, name);
     while (q.Step()) {
       ObjRow row = ReadObjRow(q, true, false);

@@ -110,42 +110,28 @@ std::string SimState::RandomSuffix(int n) {
   return out;
 }
 
-namespace {
-
-const char* const kClusterColumns =
-    "SELECT c.name, c.cloud, c.region, c.zone, c.manifest, c.uid, c.version, c.upgrade_to, c.upgrade_pools, "
-    "c.rv, c.generation, c.created_at, c.ready_at, c.upgrade_at, c.scale_until, c.next_ip, c.next_event_at, "
-    "c.deletion_protection, c.faults, cl.create_ms, cl.pod_start_ms, cl.upgrade_step_ms, cl.scale_ms, "
-    "cl.name IS NOT NULL FROM sim_clusters c LEFT JOIN sim_clouds cl ON cl.name = c.cloud WHERE c.name = ?";
-
-}  // namespace
-
 std::optional<ClusterRow> SimState::FindCluster(const std::string& name) {
-  Stmt q = db_->Prepare(kClusterColumns);
+  // The cluster's columns, then its cloud's timings (a cluster whose cloud row is gone keeps the
+  // default timings).
+  static const std::string kSql = "SELECT " + ClusterCodec().Columns("c") +
+                                  ", cl.name IS NOT NULL, cl.create_ms, cl.pod_start_ms, cl.upgrade_step_ms, "
+                                  "cl.scale_ms FROM sim_clusters c LEFT JOIN sim_clouds cl ON cl.name = c.cloud "
+                                  "WHERE c.name = ?1";
+  static const int kCloud = ClusterCodec().size();
+  Stmt q = db_->Prepare(kSql);
   q.Bind(1, name);
   if (!q.Step()) return std::nullopt;
-  ClusterRow c;
-  c.name = q.Text(0);
-  c.cloud = q.Text(1);
-  c.region = q.Text(2);
-  c.zone = q.Text(3);
-  c.manifest = q.Text(4);
-  c.uid = q.Text(5);
-  c.version = q.Text(6);
-  c.upgrade_to = q.Text(7);
-  for (const Json& p : Json::parse(q.Text(8))) c.upgrade_pools.push_back(p.get<std::string>());
-  c.rv = q.Int(9);
-  c.generation = q.Int(10);
-  c.created_at = q.Int(11);
-  c.ready_at = q.Int(12);
-  c.upgrade_at = q.Int(13);
-  c.scale_until = q.Int(14);
-  c.next_ip = q.Int(15);
-  if (!q.IsNull(16)) c.next_event_at = q.Int(16);
-  c.deletion_protection = q.Int(17) != 0;
-  c.faults = Faults::FromJson(q.Text(18));
-  if (q.Int(23) != 0) c.timings = Timings{q.Int(19), q.Int(20), q.Int(21), q.Int(22)};
+  ClusterRow c = q.Read(ClusterCodec());
+  if (q.Int(kCloud) != 0) c.timings = Timings{q.Int(kCloud + 1), q.Int(kCloud + 2), q.Int(kCloud + 3), q.Int(kCloud + 4)};
   return c;
+}
+
+std::optional<CloudRow> SimState::FindCloud(const std::string& name) {
+  static const std::string kSql = CloudCodec().Select() + " WHERE name = ?1";
+  Stmt q = db_->Prepare(kSql);
+  q.Bind(1, name);
+  if (!q.Step()) return std::nullopt;
+  return q.Read(CloudCodec());
 }
 
 ClusterRow SimState::LoadCluster(const std::string& name, const std::string& cloud) {
@@ -227,13 +213,9 @@ void SimState::UpdateNextNodeEvent(ClusterRow& c, int64_t now) {
   q.Bind(1, c.name).Bind(2, now);
   c.next_event_at.reset();
   if (q.Step() && !q.IsNull(0)) c.next_event_at = q.Int(0);
-  Stmt u = db_->Prepare("UPDATE sim_clusters SET next_event_at = ? WHERE name = ?");
-  if (c.next_event_at) {
-    u.Bind(1, *c.next_event_at);
-  } else {
-    u.BindNull(1);
-  }
-  u.Bind(2, c.name).Run();
+  static const sqlite::RowCodec<ClusterRow> kNextEvent = ClusterCodec().Subset({"name", "next_event_at"});
+  static const std::string kUpdate = kNextEvent.Update();
+  db_->Prepare(kUpdate).BindRow(kNextEvent, c).Run();
 }
 
 Status SimState::Fault(const std::string& cluster, const std::string& fault) {
@@ -265,12 +247,14 @@ Status SimState::Fault(const std::string& cluster, const std::string& fault) {
       return Status::Invalid("sim fault \"" + fault + "\" is unknown" + kForms);
     }
     Write([&] {
+      static const sqlite::RowCodec<ClusterRow> kFaults = ClusterCodec().Subset({"name", "faults"});
+      static const std::string kUpdate = kFaults.Update();
       ClusterRow c = LoadCluster(cluster);
-      Faults f = c.faults;
+      Faults& f = c.faults;
       f.outage = f.outage || add.outage;
       if (add.api_error_rate > 0) f.api_error_rate = add.api_error_rate;
       if (add.latency_ms > 0) f.latency_ms = add.latency_ms;
-      db_->Prepare("UPDATE sim_clusters SET faults = ? WHERE name = ?").Bind(1, f.ToJson().dump()).Bind(2, cluster).Run();
+      db_->Prepare(kUpdate).BindRow(kFaults, c).Run();
     });
     return Status::Ok();
   });

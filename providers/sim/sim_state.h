@@ -28,6 +28,7 @@
 #include "engine/model/object.h"
 #include "providers/provider.h"
 #include "providers/sim/sim_db.h"
+#include "providers/sim/sim_rows.h"
 
 namespace converge {
 class Env;
@@ -48,53 +49,6 @@ struct SimulationSpec {
 std::vector<ConfigDiagnostic> ValidateSimConfig(const Json& cloud_spec);
 // `spec.simulation` of a Cloud whose config passed ValidateSimConfig; defaults where absent.
 SimulationSpec SimulationOf(const CloudSpec& cloud);
-
-struct Timings {
-  int64_t create_ms = 3000;
-  int64_t pod_start_ms = 1000;
-  int64_t upgrade_step_ms = 1000;
-  int64_t scale_ms = 1000;
-};
-
-struct Faults {
-  bool outage = false;
-  double api_error_rate = 0;
-  int64_t latency_ms = 0;
-
-  Json ToJson() const;
-  static Faults FromJson(const std::string& text);
-};
-
-// A sim_clusters row plus its cloud's timings.
-struct ClusterRow {
-  std::string name, cloud, region, zone, manifest, uid, version, upgrade_to;
-  std::vector<std::string> upgrade_pools;
-  int64_t rv = 0, generation = 0, created_at = 0, ready_at = 0, upgrade_at = 0, scale_until = 0, next_ip = 0;
-  std::optional<int64_t> next_event_at;
-  bool deletion_protection = false;
-  Faults faults;
-  Timings timings;
-};
-
-// A sim_nodes row.
-struct NodeRow {
-  std::string name, pool;
-  int64_t idx = 0, cpu = 0, mem = 0, alloc_cpu = 0, alloc_mem = 0, ready_at = 0;
-  Json labels;
-};
-
-// A sim_objects row.
-struct ObjRow {
-  int64_t id = 0;
-  ObjectKey key;
-  Json body;
-  std::optional<Json> applied;
-  int64_t rv = 0;
-  std::string owner_kind, owner_name, revision, node, pin_node;
-  int64_t cpu = 0, mem = 0, created_ms = 0;
-  bool pending = false, ready = false;
-  std::optional<int64_t> next_event_at;
-};
 
 // (kind, namespace, name) of a workload whose status needs recomputing.
 using WorkloadRef = std::tuple<std::string, std::string, std::string>;
@@ -203,8 +157,13 @@ class SimState {
   void SettleUpgrade(ClusterRow& c, int64_t now);
   std::string EffectiveVersion(const ClusterRow& c, int64_t now) const;
   std::string PoolVersion(const ClusterRow& c, const std::string& pool, const std::string& stored, int64_t now) const;
-  void AddNodes(const ClusterRow& c, const std::string& pool, const std::string& flavor, const std::string& arch,
-                int64_t cpu, int64_t mem, int64_t from, int64_t to, int64_t ready_at);
+  std::optional<CloudRow> FindCloud(const std::string& name);
+  // The cluster's node pools in their order.
+  std::vector<PoolRow> LoadPools(const std::string& cluster);
+  // Inserts the pool's row and its `pool.count` nodes, ready at `ready_at`.
+  void AddPool(const ClusterRow& c, const PoolRow& pool, int64_t ready_at);
+  // Adds (or replaces) the nodes with indexes [from, to) of `pool`.
+  void AddNodes(const ClusterRow& c, const PoolRow& pool, int64_t from, int64_t to, int64_t ready_at);
   void RemoveNode(ClusterRow& c, const std::string& node, std::set<WorkloadRef>* owners);
   void UpdateNextNodeEvent(ClusterRow& c, int64_t now);
   void EnsureCloudLocked(const CloudSpec& cloud);
@@ -220,6 +179,8 @@ class SimState {
   Json ApplyLocked(ClusterRow& c, Json desired);
   // Writes `row.body` as a new revision: sets metadata.resourceVersion from a fresh rv.
   void WriteBody(ObjRow& row);
+  // Records `applied` as converge's last-applied JSON of object `id`.
+  void SetApplied(int64_t id, const Json& applied);
   void DeleteLocked(ClusterRow& c, const ObjRow& row);
   // Resolves `kind` (case-insensitive, or lowercase plural) and "ns/name" to a live object.
   ObjRow ResolveByName(const std::string& cluster, const std::string& kind, const std::string& ns_name);
@@ -257,8 +218,9 @@ class SimState {
 };
 
 // Helpers shared by the sim's .cc files.
-// "SELECT <the sim_objects columns ReadObjRow reads> FROM sim_objects "; append a WHERE clause.
-extern const char* const kObjSelect;
+// "SELECT <the sim_objects columns of ObjCodec(with_body, with_applied)> FROM sim_objects ";
+// append a WHERE clause, and read the rows with ReadObjRow and the same flags.
+const std::string& ObjSelect(bool with_body, bool with_applied);
 ObjRow ReadObjRow(const Stmt& q, bool with_body, bool with_applied);
 // Sums the containers' resources.requests of a pod spec (malformed or missing = 0).
 void PodRequests(const Json& pod_spec, int64_t* cpu_milli, int64_t* mem_bytes);

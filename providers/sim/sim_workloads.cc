@@ -203,23 +203,19 @@ void PodRequests(const Json& pod_spec, int64_t* cpu_milli, int64_t* mem_bytes) {
 }
 
 std::vector<NodeRow> SimState::LoadNodes(const std::string& cluster) {
+  static const std::string kSql = NodeCodec().Select() + " WHERE cluster = ?1 ORDER BY pool, idx";
   std::vector<NodeRow> nodes;
-  Stmt q = db_->Prepare(
-      "SELECT name, pool, idx, cpu_milli, mem_bytes, alloc_cpu, alloc_mem, ready_at, labels FROM sim_nodes "
-      "WHERE cluster = ? ORDER BY pool, idx");
+  Stmt q = db_->Prepare(kSql);
   q.Bind(1, cluster);
-  while (q.Step()) {
-    nodes.push_back(NodeRow{q.Text(0), q.Text(1), q.Int(2), q.Int(3), q.Int(4), q.Int(5), q.Int(6), q.Int(7),
-                            Json::parse(q.Text(8))});
-  }
+  while (q.Step()) nodes.push_back(q.Read(NodeCodec()));
   return nodes;
 }
 
 std::vector<ObjRow> SimState::OwnedPods(const std::string& cluster, const std::string& ns, const std::string& kind,
                                         const std::string& name) {
   std::vector<ObjRow> pods;
-  Stmt q = db_->Prepare(std::string(kObjSelect) +
-                        "WHERE cluster = ? AND namespace = ? AND owner_kind = ? AND owner_name = ? ORDER BY id");
+  Stmt q = db_->Prepare(ObjSelect(false, false) +
+                        "WHERE cluster = ?1 AND namespace = ?2 AND owner_kind = ?3 AND owner_name = ?4 ORDER BY id");
   q.Bind(1, cluster).Bind(2, ns).Bind(3, kind).Bind(4, name);
   while (q.Step()) pods.push_back(ReadObjRow(q, false, false));
   return pods;
@@ -290,15 +286,12 @@ bool SimState::BindPod(ClusterRow& c, std::vector<NodeRow>& nodes, ObjRow& pod, 
     *changed = true;
     return false;
   }
+  static const sqlite::RowCodec<NodeRow> kAllocation = NodeCodec().Subset({"cluster", "name", "alloc_cpu", "alloc_mem"});
+  static const std::string kUpdate = kAllocation.Update();
   NodeRow& node = nodes[best];
   node.alloc_cpu += pod.cpu;
   node.alloc_mem += pod.mem;
-  db_->Prepare("UPDATE sim_nodes SET alloc_cpu = ?, alloc_mem = ? WHERE cluster = ? AND name = ?")
-      .Bind(1, node.alloc_cpu)
-      .Bind(2, node.alloc_mem)
-      .Bind(3, c.name)
-      .Bind(4, node.name)
-      .Run();
+  db_->Prepare(kUpdate).BindRow(kAllocation, node).Run();
   pod.node = node.name;
   pod.pending = false;
   spec["nodeName"] = node.name;
@@ -342,8 +335,7 @@ void SimState::SchedulePending(ClusterRow& c, std::set<WorkloadRef>* owners, int
   }
 }
 
-void SimState::StartPod(ClusterRow& c, ObjRow& pod, int64_t at) {
-  (void)c;
+void SimState::StartPod(ClusterRow& /*c*/, ObjRow& pod, int64_t at) {
   Json& spec = pod.body["spec"];
   std::string scheduled = pod.body.value("status", Json::object()).value("startTime", Rfc3339(at));
   std::string ip = "10.244." + std::to_string(name_rng_() % 256) + "." + std::to_string(name_rng_() % 250 + 2);
@@ -608,13 +600,10 @@ void SimState::RefreshStatus(ClusterRow& c, const WorkloadRef& ref) {
     w->next_event_at = next_event;
     WriteBody(*w);
   } else if (w->next_event_at != next_event) {
-    Stmt u = db_->Prepare("UPDATE sim_objects SET next_event_at = ? WHERE id = ?");
-    if (next_event) {
-      u.Bind(1, *next_event);
-    } else {
-      u.BindNull(1);
-    }
-    u.Bind(2, w->id).Run();
+    static const sqlite::RowCodec<ObjRow> kNextEvent = ObjCodec().Subset({"id", "next_event_at"});
+    static const std::string kUpdate = kNextEvent.Update();
+    w->next_event_at = next_event;
+    db_->Prepare(kUpdate).BindRow(kNextEvent, *w).Run();
   }
 }
 

@@ -40,27 +40,29 @@ Result<Json> SimState::List() {
     }
     Json clouds = Json::array();
     {
-      Stmt q = db_->Prepare("SELECT name, regions FROM sim_clouds ORDER BY name");
-      while (q.Step()) clouds.push_back({{"name", q.Text(0)}, {"provider", "sim"}, {"regions", Json::parse(q.Text(1))}});
+      static const std::string kSql = CloudCodec().Select() + " ORDER BY name";
+      Stmt q = db_->Prepare(kSql);
+      while (q.Step()) {
+        CloudRow cloud = q.Read(CloudCodec());
+        clouds.push_back({{"name", cloud.name}, {"provider", "sim"}, {"regions", cloud.regions}});
+      }
     }
     Json nodes = Json::array();
     {
-      Stmt q = db_->Prepare(
-          "SELECT cluster, name, pool, cpu_milli, mem_bytes, alloc_cpu, alloc_mem, ready_at, labels FROM sim_nodes "
-          "ORDER BY cluster, pool, idx");
+      static const std::string kSql = NodeCodec().Select() + " ORDER BY cluster, pool, idx";
+      Stmt q = db_->Prepare(kSql);
       while (q.Step()) {
-        Json labels = Json::parse(q.Text(8));
-        std::string cluster = q.Text(0), pool = q.Text(2);
-        nodes.push_back({{"cluster", cluster},
-                         {"name", q.Text(1)},
-                         {"pool", pool},
-                         {"arch", labels.value("kubernetes.io/arch", "")},
-                         {"cpu", FormatCpu(q.Int(3))},
-                         {"memory", FormatBytes(q.Int(4))},
-                         {"allocatedCpu", FormatCpu(q.Int(5))},
-                         {"allocatedMemory", FormatBytes(q.Int(6))},
-                         {"ready", q.Int(7) <= now},
-                         {"version", pool_versions[cluster][pool]}});
+        NodeRow n = q.Read(NodeCodec());
+        nodes.push_back({{"cluster", n.cluster},
+                         {"name", n.name},
+                         {"pool", n.pool},
+                         {"arch", n.labels.value("kubernetes.io/arch", "")},
+                         {"cpu", FormatCpu(n.cpu)},
+                         {"memory", FormatBytes(n.mem)},
+                         {"allocatedCpu", FormatCpu(n.alloc_cpu)},
+                         {"allocatedMemory", FormatBytes(n.alloc_mem)},
+                         {"ready", n.ready_at <= now},
+                         {"version", pool_versions[n.cluster][n.pool]}});
       }
     }
     Json objects = Json::array();

@@ -81,7 +81,10 @@ TEST(ValidateCloudsTest, PositionsComeFromTheParseCacheToo) {
       auto it = entries.find(id);
       return it == entries.end() ? std::nullopt : std::optional<std::string>(it->second);
     }
-    void Put(const std::string& id, const std::string& parsed) override { entries[id] = parsed; }
+    Status Put(const std::string& id, const std::string& parsed) override {
+      entries[id] = parsed;
+      return Status::Ok();
+    }
     std::map<std::string, std::string> entries;
   } cache;
   std::string text = std::string(kCloudHead) + "  provider: sim\n  region: a\n  simulation:\n    podStart: 1\n";

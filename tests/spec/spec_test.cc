@@ -11,6 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "engine/base/hash.h"
 
 namespace converge {
@@ -55,11 +58,14 @@ class MemoryCache : public ParseCache {
     if (it == entries.end()) return std::nullopt;
     return it->second;
   }
-  void Put(const std::string& blob_id, const std::string& parsed) override {
+  Status Put(const std::string& blob_id, const std::string& parsed) override {
     ++puts;
+    if (!put_error.ok()) return put_error;
     entries[blob_id] = parsed;
+    return Status::Ok();
   }
   std::map<std::string, std::string> entries;
+  Status put_error;  // what Put returns when set
   int puts = 0;
 };
 
@@ -561,6 +567,21 @@ TEST(LoadSpecsTest, DamagedCacheEntryIsParsedAgain) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->manifests.size(), 3u);
   EXPECT_EQ(cache.puts, 1);
+}
+
+TEST(LoadSpecsTest, AFailedCacheWriteIsAWarningNamingTheFile) {
+  MemoryCache cache;
+  cache.put_error = Status::Unavailable("disk full", false);
+  std::ostringstream logged;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  Result<SpecSet> r = LoadSpecs({Fixture("valid/apps.yaml")}, &cache);
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(r.ok()) << r.status().message();  // the load does not fail for it
+  EXPECT_EQ(r->manifests.size(), 3u);
+  EXPECT_EQ(cache.puts, 1);
+  EXPECT_THAT(logged.str(), HasSubstr("[warning] valid/apps.yaml: cannot cache the parsed file: disk full"));
 }
 
 TEST(LoadSpecsTest, NonUtf8TextIsAnErrorAndNotCached) {

@@ -1,79 +1,30 @@
-// Store and StateLock against real SQLite files and lock files in a temporary directory.
+// Store (opening, migrations, damage, and the parts it had before the split by concept) and
+// StateLock, against real SQLite files and lock files in a temporary directory.
 #include "engine/store/store.h"
 
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "engine/store/state_lock.h"
-#include "tests/testing/simulated_env.h"
+#include "tests/store/store_fixture.h"
+#include "tests/testing/processes.h"
 
 namespace converge {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "converge-store-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteAll(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
-ObjectRef Ref(const std::string& cluster, const std::string& group, const std::string& kind, const std::string& ns,
-              const std::string& name) {
-  return ObjectRef{cluster, ObjectKey{group, kind, ns, name}};
-}
-
-class StoreTest : public ::testing::Test {
- protected:
-  std::unique_ptr<Store> OpenStore() {
-    auto store = Store::Open(db_path_, &env_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(store).value() : nullptr;
-  }
-
-  TempDir dir_;
-  std::string db_path_ = dir_.Join("state/converge.db");  // parent does not exist yet
-  testing::SimulatedEnv env_;
-};
+using testing::ReadAll;
+using testing::TempDir;
+using testing::WriteAll;
 
 TEST_F(StoreTest, FreshOpenCreatesParentDirAndSchema) {
   auto store = OpenStore();
@@ -111,8 +62,14 @@ TEST_F(StoreTest, FreshOpenCreatesParentDirAndSchema) {
       &mode, nullptr);
   sqlite3_close(db);
   EXPECT_EQ(tables, 6);
-  EXPECT_EQ(version, std::to_string(Store::kSchemaVersion));
+  EXPECT_EQ(version, std::to_string(Store::kSchemaVersion));  // older builds read it there
   EXPECT_EQ(mode, "wal");
+  EXPECT_EQ(Query(db_path_,
+                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                  "('leases', 'cluster_markers', 'sync_actions', 'operations', 'file_results')"),
+            "5");
+  EXPECT_EQ(Query(db_path_, "SELECT version FROM schema_versions WHERE component = 'store'"),
+            std::to_string(Store::kSchemaVersion));
 }
 
 TEST_F(StoreTest, ReopenKeepsData) {
@@ -120,14 +77,14 @@ TEST_F(StoreTest, ReopenKeepsData) {
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    auto src = store->UpsertSource("file:///repo", "main", "fleet");
+    auto src = store->sources()->Upsert("file:///repo", "main", "fleet");
     ASSERT_TRUE(src.ok()) << src.status().ToString();
     source_id = src->id;
-    ASSERT_TRUE(store->SetSourceSynced(source_id, "abc123", 42).ok());
+    ASSERT_TRUE(store->sources()->SetSynced(source_id, "abc123", 42).ok());
   }
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto sources = store->ListSources();
+  auto sources = store->sources()->List();
   ASSERT_TRUE(sources.ok());
   ASSERT_EQ(sources->size(), 1u);
   EXPECT_EQ((*sources)[0].id, source_id);
@@ -145,7 +102,7 @@ TEST_F(StoreTest, OpensAFileThatHoldsOnlyOtherComponentsTables) {
 
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(store->UpsertSource("u", "r", "p").ok());
+  EXPECT_TRUE(store->sources()->Upsert("u", "r", "p").ok());
 }
 
 TEST_F(StoreTest, NewerSchemaIsRefusedAndFileUntouched) {
@@ -164,9 +121,42 @@ TEST_F(StoreTest, NewerSchemaIsRefusedAndFileUntouched) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Code::kUnsupported);
   EXPECT_EQ(store.status().message(), "state store " + db_path_ +
-                                          " was written by a newer converge (schema 99, this build knows up to " +
+                                          " was written by a newer converge (store schema 99, this build knows up "
+                                          "to " +
                                           std::to_string(Store::kSchemaVersion) + "): upgrade converge");
   EXPECT_EQ(ReadAll(db_path_), before);
+}
+
+TEST_F(StoreTest, AVersionOneStoreIsMigratedForwardOnceKeepingItsData) {
+  int64_t source_id = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto src = store->sources()->Upsert("file:///repo", "main", "");
+    ASSERT_TRUE(src.ok());
+    source_id = src->id;
+    ASSERT_TRUE(store->inventory()->Write({{MakeEntry(source_id, 1)}, {}}).ok());
+  }
+  // Turn the file into what a converge of schema 1 left: no schema 2 tables, no schema_versions.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE leases; DROP TABLE cluster_markers; DROP TABLE sync_actions; "
+                         "DROP TABLE operations; DROP TABLE file_results; DROP TABLE schema_versions; "
+                         "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Query(db_path_, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(Query(db_path_, "SELECT version FROM schema_versions WHERE component = 'store'"), "2");
+  auto rows = store->inventory()->Load(source_id);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
+  auto lease = store->sources()->AcquireLease(source_id, LeaseOwner{"me", "host", 1}, 1000, env_.NowMillis());
+  EXPECT_TRUE(lease.ok()) << lease.status().ToString();  // the new tables are there
 }
 
 TEST_F(StoreTest, GarbageFileIsCorruptAndLeftUnchanged) {
@@ -185,10 +175,11 @@ TEST_F(StoreTest, GarbageFileIsCorruptAndLeftUnchanged) {
 }
 
 TEST_F(StoreTest, DamagedPageIsCorruptAndLeftUnchanged) {
+  int64_t source_id = 0;
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    auto src = store->UpsertSource("u", "r", "p");
+    auto src = store->sources()->Upsert("u", "r", "p");
     ASSERT_TRUE(src.ok());
     std::vector<InventoryEntry> rows;
     for (int i = 0; i < 2000; ++i) {
@@ -198,19 +189,30 @@ TEST_F(StoreTest, DamagedPageIsCorruptAndLeftUnchanged) {
       e.last_applied = std::string(200, 'x');
       rows.push_back(e);
     }
-    ASSERT_TRUE(store->WriteInventory(rows, {}).ok());
+    ASSERT_TRUE(store->inventory()->Write({rows, {}}).ok());
+    source_id = src->id;
   }  // closing the last connection checkpoints the WAL into the main file
   std::string bytes = ReadAll(db_path_);
   ASSERT_GT(bytes.size(), 64u * 1024);
-  // Overwrite the middle of the file (B-tree pages), keeping the 100-byte header intact.
+  // Overwrite the middle of the file (inventory B-tree pages), keeping the schema pages intact.
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 8192; ++i) bytes[i] = static_cast<char>(0xA5);
   WriteAll(db_path_, bytes);
 
-  auto store = Store::Open(db_path_, &env_);
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), Code::kCorrupt) << store.status().ToString();
-  EXPECT_THAT(store.status().message(), HasSubstr("is damaged (quick_check: "));
-  EXPECT_THAT(store.status().message(), ::testing::Not(HasSubstr("\n")));  // one readable line
+  {
+    // Integrity is checked when damage shows, not on every open: opening reads only the schema.
+    auto store = Store::Open(db_path_, &env_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto sources = (*store)->sources()->List();  // pages that are intact still read
+    ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+    EXPECT_EQ(sources->size(), 1u);
+    // The first operation that touches the damaged pages says so, with quick_check's finding.
+    auto rows = (*store)->inventory()->Load(source_id);
+    ASSERT_FALSE(rows.ok());
+    EXPECT_EQ(rows.status().code(), Code::kCorrupt) << rows.status().ToString();
+    EXPECT_THAT(rows.status().message(), HasSubstr("state store " + db_path_ + " is damaged (quick_check: "));
+    EXPECT_THAT(rows.status().message(), HasSubstr("restore it from a backup or move it away to start fresh"));
+    EXPECT_THAT(rows.status().message(), ::testing::Not(HasSubstr("\n")));  // one readable line
+  }
   EXPECT_EQ(ReadAll(db_path_), bytes);
 }
 
@@ -219,26 +221,26 @@ TEST_F(StoreTest, EmptyFileIsMigrated) {
   WriteAll(db_path_, "");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(store->UpsertSource("u", "r", "p").ok());
+  EXPECT_TRUE(store->sources()->Upsert("u", "r", "p").ok());
 }
 
 TEST_F(StoreTest, UpsertSourceIsIdempotent) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto a = store->UpsertSource("file:///repo", "main", "fleet");
+  auto a = store->sources()->Upsert("file:///repo", "main", "fleet");
   ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(store->SetSourceSynced(a->id, "c1", 100).ok());
-  auto again = store->UpsertSource("file:///repo", "main", "fleet");
+  ASSERT_TRUE(store->sources()->SetSynced(a->id, "c1", 100).ok());
+  auto again = store->sources()->Upsert("file:///repo", "main", "fleet");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->id, a->id);
   EXPECT_EQ(again->last_commit, "c1");  // upsert does not reset sync state
   EXPECT_EQ(again->last_sync_at, 100);
-  auto other = store->UpsertSource("file:///repo", "main", "other");
+  auto other = store->sources()->Upsert("file:///repo", "main", "other");
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->id, a->id);
   EXPECT_EQ(other->last_commit, "");
 
-  auto all = store->ListSources();
+  auto all = store->sources()->List();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].path, "fleet");
@@ -248,7 +250,7 @@ TEST_F(StoreTest, UpsertSourceIsIdempotent) {
 TEST_F(StoreTest, SetSourceSyncedUnknownIdIsNotFound) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  Status s = store->SetSourceSynced(77, "c", 1);
+  Status s = store->sources()->SetSynced(77, "c", 1);
   EXPECT_EQ(s.code(), Code::kNotFound);
   EXPECT_THAT(s.message(), HasSubstr("77"));
 }
@@ -256,10 +258,10 @@ TEST_F(StoreTest, SetSourceSyncedUnknownIdIsNotFound) {
 TEST_F(StoreTest, SyncRunsBeginFinishAndListNewestFirst) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto src = store->UpsertSource("file:///repo", "main", "");
+  auto src = store->sources()->Upsert("file:///repo", "main", "");
   ASSERT_TRUE(src.ok());
 
-  auto first = store->BeginSyncRun(src->id, "plan", "c1");
+  auto first = store->runs()->Begin(src->id, "plan", "c1");
   ASSERT_TRUE(first.ok());
   const int64_t first_started = env_.NowMillis();
   env_.Advance(1000);
@@ -271,13 +273,13 @@ TEST_F(StoreTest, SyncRunsBeginFinishAndListNewestFirst) {
   done.deleted = 1;
   done.unchanged = 7;
   done.message = "ok";
-  ASSERT_TRUE(store->FinishSyncRun(done).ok());
+  ASSERT_TRUE(store->runs()->Finish(done).ok());
   env_.Advance(1000);
-  auto second = store->BeginSyncRun(src->id, "apply", "");
+  auto second = store->runs()->Begin(src->id, "apply", "");
   ASSERT_TRUE(second.ok());
   EXPECT_GT(*second, *first);
 
-  auto runs = store->ListSyncRuns(10);
+  auto runs = store->runs()->List(10);
   ASSERT_TRUE(runs.ok()) << runs.status().ToString();
   ASSERT_EQ(runs->size(), 2u);
   const SyncRun& newest = (*runs)[0];
@@ -304,8 +306,8 @@ TEST_F(StoreTest, SyncRunsBeginFinishAndListNewestFirst) {
   failed.result = "failed";
   failed.commit = "c2";
   failed.finished_at = 5;
-  ASSERT_TRUE(store->FinishSyncRun(failed).ok());
-  runs = store->ListSyncRuns(1);
+  ASSERT_TRUE(store->runs()->Finish(failed).ok());
+  runs = store->runs()->List(1);
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ((*runs)[0].commit, "c2");
@@ -316,15 +318,15 @@ TEST_F(StoreTest, SyncRunsBeginFinishAndListNewestFirst) {
 TEST_F(StoreTest, SyncRunErrors) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->BeginSyncRun(12, "apply", "c").status().code(), Code::kNotFound);
+  EXPECT_EQ(store->runs()->Begin(12, "apply", "c").status().code(), Code::kNotFound);
   SyncRun missing;
   missing.id = 999;
   missing.result = "succeeded";
-  EXPECT_EQ(store->FinishSyncRun(missing).code(), Code::kNotFound);
+  EXPECT_EQ(store->runs()->Finish(missing).code(), Code::kNotFound);
   SyncRun still_running;
   still_running.id = 1;
   still_running.result = "running";
-  EXPECT_EQ(store->FinishSyncRun(still_running).code(), Code::kInvalid);
+  EXPECT_EQ(store->runs()->Finish(still_running).code(), Code::kInvalid);
 }
 
 TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
@@ -332,23 +334,23 @@ TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    auto src = store->UpsertSource("u", "r", "p");
+    auto src = store->sources()->Upsert("u", "r", "p");
     ASSERT_TRUE(src.ok());
-    finished = *store->BeginSyncRun(src->id, "apply", "c1");
+    finished = *store->runs()->Begin(src->id, "apply", "c1");
     SyncRun run;
     run.id = finished;
     run.result = "succeeded";
-    ASSERT_TRUE(store->FinishSyncRun(run).ok());
-    crashed = *store->BeginSyncRun(src->id, "apply", "c2");
+    ASSERT_TRUE(store->runs()->Finish(run).ok());
+    crashed = *store->runs()->Begin(src->id, "apply", "c2");
   }  // the "process" goes away without finishing the second run
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto runs = store->ListSyncRuns(0);
+  auto runs = store->runs()->List(0);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ((*runs)[0].result, "running");
 
-  ASSERT_TRUE(store->MarkInterrupted().ok());
-  runs = store->ListSyncRuns(0);
+  ASSERT_TRUE(store->runs()->MarkInterrupted().ok());
+  runs = store->runs()->List(0);
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 2u);
   EXPECT_EQ((*runs)[0].id, crashed);
@@ -357,45 +359,14 @@ TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
   EXPECT_FALSE((*runs)[0].message.empty());
   EXPECT_EQ((*runs)[1].id, finished);
   EXPECT_EQ((*runs)[1].result, "succeeded");
-  EXPECT_TRUE(store->MarkInterrupted().ok());  // nothing running: a no-op
-}
-
-InventoryEntry MakeEntry(int64_t source_id, int i) {
-  InventoryEntry e;
-  e.source_id = source_id;
-  e.ref = Ref("cluster-" + std::to_string(i % 10), i % 2 ? "apps" : "", i % 2 ? "Deployment" : "ConfigMap",
-              "ns-" + std::to_string(i % 7), "obj-" + std::to_string(i));
-  e.api_version = i % 2 ? "apps/v1" : "v1";
-  e.last_applied = "{\"i\":" + std::to_string(i) + "}";
-  e.desired_hash = "h" + std::to_string(i);
-  e.live_version = std::to_string(1000 + i);
-  e.health = "Healthy";
-  e.health_message = "";
-  e.drift = i % 3 == 0;
-  e.pending = i % 5 == 0;
-  e.updated_at = 0;  // filled from the Env clock
-  return e;
-}
-
-void ExpectSameEntry(const InventoryEntry& got, const InventoryEntry& want, int64_t updated_at) {
-  EXPECT_EQ(got.source_id, want.source_id);
-  EXPECT_EQ(got.ref, want.ref);
-  EXPECT_EQ(got.api_version, want.api_version);
-  EXPECT_EQ(got.last_applied, want.last_applied);
-  EXPECT_EQ(got.desired_hash, want.desired_hash);
-  EXPECT_EQ(got.live_version, want.live_version);
-  EXPECT_EQ(got.health, want.health);
-  EXPECT_EQ(got.health_message, want.health_message);
-  EXPECT_EQ(got.drift, want.drift);
-  EXPECT_EQ(got.pending, want.pending);
-  EXPECT_EQ(got.updated_at, updated_at);
+  EXPECT_TRUE(store->runs()->MarkInterrupted().ok());  // nothing running: a no-op
 }
 
 TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto src = store->UpsertSource("file:///a", "main", "");
-  auto other = store->UpsertSource("file:///b", "main", "");
+  auto src = store->sources()->Upsert("file:///a", "main", "");
+  auto other = store->sources()->Upsert("file:///b", "main", "");
   ASSERT_TRUE(src.ok() && other.ok());
 
   constexpr int kRows = 10000;
@@ -405,12 +376,12 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
     rows.push_back(MakeEntry(src->id, i));
     want[rows.back().ref] = rows.back();
   }
-  ASSERT_TRUE(store->WriteInventory(rows, {}).ok());
+  ASSERT_TRUE(store->inventory()->Write({rows, {}}).ok());
   InventoryEntry foreign = MakeEntry(other->id, 0);
   foreign.updated_at = 7;
-  ASSERT_TRUE(store->WriteInventory({foreign}, {}).ok());
+  ASSERT_TRUE(store->inventory()->Write({{foreign}, {}}).ok());
 
-  auto loaded = store->LoadInventory(src->id);
+  auto loaded = store->inventory()->Load(src->id);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ASSERT_EQ(loaded->size(), static_cast<size_t>(kRows));
   for (const InventoryEntry& got : *loaded) {
@@ -418,7 +389,7 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
     ASSERT_NE(it, want.end()) << got.ref.ToString();
     ExpectSameEntry(got, it->second, env_.NowMillis());
   }
-  auto everything = store->LoadInventory(0);
+  auto everything = store->inventory()->Load(0);
   ASSERT_TRUE(everything.ok());
   EXPECT_EQ(everything->size(), static_cast<size_t>(kRows + 1));
 
@@ -440,9 +411,9 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
     }
   }
   deletes.push_back({other->id, Ref("nope", "", "ConfigMap", "x", "y")});  // absent: not an error
-  ASSERT_TRUE(store->WriteInventory(updates, deletes).ok());
+  ASSERT_TRUE(store->inventory()->Write({updates, deletes}).ok());
 
-  loaded = store->LoadInventory(src->id);
+  loaded = store->inventory()->Load(src->id);
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), want.size());
   for (const InventoryEntry& got : *loaded) {
@@ -451,7 +422,7 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
     const bool updated = it->second.desired_hash == "new";
     ExpectSameEntry(got, it->second, updated ? env_.NowMillis() : env_.NowMillis() - 5000);
   }
-  auto theirs = store->LoadInventory(other->id);
+  auto theirs = store->inventory()->Load(other->id);
   ASSERT_TRUE(theirs.ok());
   ASSERT_EQ(theirs->size(), 1u);
   ExpectSameEntry((*theirs)[0], foreign, 7);
@@ -460,12 +431,12 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
 TEST_F(StoreTest, WriteInventoryIsAllOrNothing) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  auto src = store->UpsertSource("u", "r", "p");
+  auto src = store->sources()->Upsert("u", "r", "p");
   ASSERT_TRUE(src.ok());
   std::vector<InventoryEntry> rows = {MakeEntry(src->id, 1), MakeEntry(src->id + 100, 2)};  // 2nd: no source
-  Status s = store->WriteInventory(rows, {});
+  Status s = store->inventory()->Write({rows, {}});
   EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
-  auto loaded = store->LoadInventory(0);
+  auto loaded = store->inventory()->Load(0);
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->empty());
 }
@@ -478,22 +449,22 @@ TEST_F(StoreTest, EventsAreAppendedAndListedNewestFirst) {
   e.reason = "Applied";
   e.object = "cluster-a: Deployment/guestbook/frontend";
   e.message = "created";
-  ASSERT_TRUE(store->AddEvent(e).ok());
+  ASSERT_TRUE(store->events()->Add(e).ok());
   env_.Advance(10);
   e.level = "error";
   e.reason = "ApplyFailed";
   e.message = "boom";
   e.at = 123;
-  ASSERT_TRUE(store->AddEvent(e).ok());
-  ASSERT_TRUE(store->AddEvent(e).ok());
+  ASSERT_TRUE(store->events()->Add(e).ok());
+  ASSERT_TRUE(store->events()->Add(e).ok());
 
-  auto events = store->ListEvents(2);
+  auto events = store->events()->List(2);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 2u);
   EXPECT_GT((*events)[0].id, (*events)[1].id);
   EXPECT_EQ((*events)[0].reason, "ApplyFailed");
   EXPECT_EQ((*events)[0].at, 123);
-  auto all = store->ListEvents(0);
+  auto all = store->events()->List(0);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
   const Event& first = (*all)[2];
@@ -508,19 +479,19 @@ TEST_F(StoreTest, EventsAreAppendedAndListedNewestFirst) {
 TEST_F(StoreTest, ParseCacheGetPut) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  ParseCache* cache = store.get();
+  ParseCache* cache = store->parse_cache();
   EXPECT_EQ(cache->Get("blob1"), std::nullopt);
   std::string parsed = std::string("line1\n\0binary", 13);
-  cache->Put("blob1", parsed);
+  EXPECT_TRUE(cache->Put("blob1", parsed).ok());
   EXPECT_EQ(cache->Get("blob1"), parsed);
-  cache->Put("blob1", "something else");  // content-addressed: the first value stays
+  EXPECT_TRUE(cache->Put("blob1", "something else").ok());  // content-addressed: the first value stays
   EXPECT_EQ(cache->Get("blob1"), parsed);
   EXPECT_EQ(cache->Get("blob2"), std::nullopt);
 
   store.reset();
   store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Get("blob1"), parsed);
+  EXPECT_EQ(store->parse_cache()->Get("blob1"), parsed);
 }
 
 TEST_F(StoreTest, TwoConnectionsShareTheFile) {
@@ -528,13 +499,13 @@ TEST_F(StoreTest, TwoConnectionsShareTheFile) {
   auto b = OpenStore();
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  auto src = a->UpsertSource("u", "r", "p");
+  auto src = a->sources()->Upsert("u", "r", "p");
   ASSERT_TRUE(src.ok());
-  auto same = b->UpsertSource("u", "r", "p");
+  auto same = b->sources()->Upsert("u", "r", "p");
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->id, src->id);
-  ASSERT_TRUE(b->WriteInventory({MakeEntry(src->id, 1)}, {}).ok());
-  auto loaded = a->LoadInventory(src->id);
+  ASSERT_TRUE(b->inventory()->Write({{MakeEntry(src->id, 1)}, {}}).ok());
+  auto loaded = a->inventory()->Load(src->id);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->size(), 1u);
 }
@@ -583,16 +554,21 @@ TEST(StateLockTest, WaitingAcquirerBlocksUntilRelease) {
   TempDir dir;
   auto held = StateLock::Acquire(dir.path(), /*wait=*/true);
   ASSERT_TRUE(held.ok());
-  std::atomic<bool> acquired{false};
-  std::thread waiter([&] {
+  testing::Pipe report;  // the waiter sends 'A' once it holds the lock
+  pid_t waiter = fork();
+  if (waiter == 0) {
+    testing::CloseInheritedDescriptors(report.write_fd());
     auto lock = StateLock::Acquire(dir.path(), /*wait=*/true);
-    acquired = lock.ok();
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(acquired.load());  // cannot have it while we hold it
+    report.Send(lock.ok() ? 'A' : 'E');
+    _exit(lock.ok() ? 0 : 3);
+  }
+  report.CloseWrite();
+  // The kernel shows the waiter blocked on our lock, and it has not reported: it cannot have it.
+  EXPECT_TRUE(testing::WaitUntilBlockedOnFlock(waiter, (*held)->path(), report));
+  EXPECT_FALSE(report.Ready());
   held = Status::Internal("released");
-  waiter.join();
-  EXPECT_TRUE(acquired.load());
+  EXPECT_EQ(report.Receive(), 'A');
+  EXPECT_EQ(testing::WaitForExit(waiter), 0);
 }
 
 }  // namespace

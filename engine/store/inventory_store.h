@@ -1,0 +1,124 @@
+// InventoryStore: the managed-object inventory (every object converge applied, per source and
+// cluster, with what it last applied and what it last saw) and per-cluster change markers.
+// Abstract so that a PostgreSQL store shared by several converge replicas can implement it;
+// SqliteInventoryStore is the embedded implementation (one thread at a time, like its Connection).
+//
+// Tables (created by store migrations, store.cc):
+//   inventory(source_id, cluster, grp, kind, namespace, name, api_version, last_applied,
+//             desired_hash, live_version, health, health_message, drift, pending, updated_at,
+//             PRIMARY KEY (source_id, cluster, grp, kind, namespace, name))   [migration 1]
+//       One row per managed object, rewritten in place (upsert) and deleted when the object is
+//       pruned. Rows are written with pending=1 before an object is applied, so a crash never
+//       leaves a live object converge does not know it created; pending rows never take the
+//       no-op path. last_applied is the large part (the JSON converge applied, Secrets redacted);
+//       LoadIndex() reads everything else, LoadLastApplied() just the bodies it is asked for.
+//   cluster_markers(source_id, cluster, marker, observed_at,
+//                   PRIMARY KEY (source_id, cluster))                             [migration 2]
+//       Per source and cluster, an opaque token a provider gives for the cluster's state (e.g.
+//       the highest resourceVersion) as of observed_at: while the live token equals the stored
+//       one, nothing in that cluster moved since the rows written with it. Rewritten and cleared
+//       in the same transaction as the inventory rows it vouches for, so a crash never leaves a
+//       marker newer than its rows.
+// Write() is one transaction: all of a batch or none of it. Rows of another source are never
+// touched by a batch for this one; the file may be shared with other converge processes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/model/object.h"
+
+namespace converge {
+
+class Env;
+namespace sqlite {
+class Connection;
+}
+
+struct InventoryEntry {
+  int64_t source_id = 0;
+  ObjectRef ref;              // cluster empty for Cloud/Cluster objects
+  std::string api_version;
+  std::string last_applied;   // JSON text of what converge last applied
+  std::string desired_hash;   // hash of the desired object last applied
+  std::string live_version;   // resourceVersion after the last apply
+  std::string health;         // Healthy | Progressing | Degraded | Missing | Unknown
+  std::string health_message;
+  bool drift = false;
+  bool pending = false;       // written before the apply; cleared when it succeeded
+  int64_t updated_at = 0;     // unix ms; 0 on write means now
+};
+
+struct ClusterMarker {
+  int64_t source_id = 0;
+  std::string cluster;
+  std::string marker;
+  int64_t observed_at = 0;  // unix ms; 0 on write means now
+};
+
+// One transaction's worth of inventory changes.
+struct InventoryBatch {
+  InventoryBatch() = default;
+  // Rows to write and rows to remove, the common case: Write({upserts, deletes}).
+  InventoryBatch(std::vector<InventoryEntry> up, std::vector<std::pair<int64_t, ObjectRef>> del = {})
+      : upserts(std::move(up)), deletes(std::move(del)) {}
+
+  std::vector<InventoryEntry> upserts;
+  std::vector<std::pair<int64_t, ObjectRef>> deletes;        // (source_id, ref); absent rows are fine
+  std::vector<ClusterMarker> set_markers;
+  std::vector<std::pair<int64_t, std::string>> clear_markers;  // (source_id, cluster)
+
+  bool empty() const { return upserts.empty() && deletes.empty() && set_markers.empty() && clear_markers.empty(); }
+};
+
+class InventoryStore {
+ public:
+  virtual ~InventoryStore() = default;
+
+  // Every row of one source (source_id 0: every source), ordered by source and identity.
+  virtual Result<std::vector<InventoryEntry>> Load(int64_t source_id) = 0;
+  // The same rows without last_applied (left empty): what a no-op plan compares.
+  virtual Result<std::vector<InventoryEntry>> LoadIndex(int64_t source_id) = 0;
+  // last_applied of exactly the rows of `refs` that exist (one snapshot), by ref.
+  virtual Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
+                                                                   const std::vector<ObjectRef>& refs) = 0;
+  // Applies the batch in one transaction (nothing when it is empty). NotFound, with nothing
+  // written, when a row or marker names a source that is not in the store.
+  virtual Status Write(const InventoryBatch& batch) = 0;
+  // The markers of one source, by cluster.
+  virtual Result<std::vector<ClusterMarker>> LoadMarkers(int64_t source_id) = 0;
+
+  // Shorthands for a batch of one kind.
+  Status SetMarker(const ClusterMarker& marker) {
+    InventoryBatch b;
+    b.set_markers.push_back(marker);
+    return Write(b);
+  }
+  Status ClearMarker(int64_t source_id, const std::string& cluster) {
+    InventoryBatch b;
+    b.clear_markers.emplace_back(source_id, cluster);
+    return Write(b);
+  }
+};
+
+class SqliteInventoryStore : public InventoryStore {
+ public:
+  SqliteInventoryStore(sqlite::Connection& conn, Env* env) : conn_(conn), env_(env) {}
+
+  Result<std::vector<InventoryEntry>> Load(int64_t source_id) override;
+  Result<std::vector<InventoryEntry>> LoadIndex(int64_t source_id) override;
+  Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
+                                                           const std::vector<ObjectRef>& refs) override;
+  Status Write(const InventoryBatch& batch) override;
+  Result<std::vector<ClusterMarker>> LoadMarkers(int64_t source_id) override;
+
+ private:
+  sqlite::Connection& conn_;
+  Env* env_;
+};
+
+}  // namespace converge
