@@ -42,7 +42,7 @@ ClusterLive Observer::ObserveOne(const std::string& name, bool marker) {
     return out;
   }
   if (!live.ok()) return out;  // NotFound: reachable, does not exist
-  out.cluster = std::move(live).value();
+  out.cluster = std::make_shared<const Json>(std::move(live).value());
   const Json& status = out.cluster->value("status", Json::object());
   if (status.is_object()) {
     out.phase = status.value("phase", "");

@@ -31,7 +31,7 @@ struct ObserveOptions {
 struct ClusterLive {
   std::string name;
   Status reachable;                // ok when the cluster's cloud answered; else why not
-  std::optional<Json> cluster;     // the live Cluster object; nullopt when the cloud has none
+  JsonPtr cluster;                 // the live Cluster object; null when the cloud has none
   std::string phase;               // status.phase, "" when missing
   std::string resource_version;    // of the live Cluster object
   int nodes = 0, ready_nodes = 0;
@@ -40,7 +40,7 @@ struct ClusterLive {
   std::string marker;
   Status objects_reachable;        // ok when the marker (or the connection) could be had
 
-  bool exists() const { return reachable.ok() && cluster.has_value(); }
+  bool exists() const { return reachable.ok() && cluster != nullptr; }
   // Whether its objects can be read now (it exists and is past Creating).
   bool ready() const { return exists() && phase != "Creating"; }
 };

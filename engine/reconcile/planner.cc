@@ -69,7 +69,7 @@ class Planning {
     out_.unreachable_clusters.push_back(cluster);
     out_.warnings.push_back({"", 0, 0, "cluster " + cluster + " is unreachable (" + why.message() +
                                            "): its objects were not compared and will not be applied"});
-    out_.cache.clear_markers.push_back(cluster);
+    out_.cache.clear_markers.push_back({in_.source_id, cluster});
   }
 
   // Applies one classification: an action, an adoption, a cache update, or nothing.
@@ -84,7 +84,7 @@ class Planning {
         return;
       case Decision::kRefresh: {
         unchanged_++;
-        out_.cache.observed.push_back({ref, live_version, false});
+        out_.cache.observed.push_back({in_.source_id, ref, live_version, false});
         return;
       }
       case Decision::kAdopt: {
@@ -105,7 +105,7 @@ class Planning {
         return;
       }
       case Decision::kForget:
-        out_.cache.forget.push_back(ref);
+        out_.cache.deletes.push_back({in_.source_id, ref});
         return;
       case Decision::kCreate:
       case Decision::kUpdate:
@@ -113,7 +113,7 @@ class Planning {
         break;
     }
     *changed = true;
-    if (c.drift && row && !row->drift) out_.cache.observed.push_back({ref, row->live_version, true});
+    if (c.drift && row && !row->drift) out_.cache.observed.push_back({in_.source_id, ref, row->live_version, true});
     Action a;
     a.type = c.decision == Decision::kCreate ? ChangeType::kCreate
              : c.decision == Decision::kUpdate ? ChangeType::kUpdate
@@ -139,7 +139,7 @@ class Planning {
       std::optional<Json> last;
       if (row && !row->last_applied.empty()) last = Json::parse(row->last_applied);
       bool changed = false;
-      Decide(ref, &d, d.body.get(), live->cluster ? &*live->cluster : nullptr, live->resource_version, row,
+      Decide(ref, &d, d.body.get(), live->cluster.get(), live->resource_version, row,
              last ? &*last : nullptr, &changed);
     }
     for (const ClusterSpec& c : *in_.removed) {
@@ -152,7 +152,7 @@ class Planning {
       }
       if (!live->cluster) {  // gone already: so are its objects
         if (in_.prune) {
-          out_.cache.forget.push_back(ref);
+          out_.cache.deletes.push_back({in_.source_id, ref});
           gone_.insert(c.name);
         }
         removed_.insert(c.name);
@@ -169,7 +169,7 @@ class Planning {
       if (!in_.prune) continue;
       const InventoryEntry* row = FleetRow(ref);
       bool changed = false;
-      Decide(ref, nullptr, nullptr, &*live->cluster, live->resource_version, row, nullptr, &changed);
+      Decide(ref, nullptr, nullptr, live->cluster.get(), live->resource_version, row, nullptr, &changed);
     }
     return Status::Ok();
   }
@@ -178,7 +178,7 @@ class Planning {
     const bool declared = in_.desired->Cluster(cluster) != nullptr;
     const ClusterLive* live = Live(cluster);
     auto summary_it = in_.summaries->find(cluster);
-    const ClusterRowSummary summary = summary_it == in_.summaries->end() ? ClusterRowSummary{} : summary_it->second;
+    const ClusterSummary summary = summary_it == in_.summaries->end() ? ClusterSummary{} : summary_it->second;
 
     if (!declared) {
       // Gone (destroyed, or its cloud is gone): its rows go too. Kept, destroyed with the cluster,
@@ -266,7 +266,7 @@ class Planning {
       switch (QuickClassify(hash, versions[i], r ? &rec : nullptr, in_.prune)) {
         case Quick::kUnchanged: unchanged_++; break;
         case Quick::kIgnore: break;
-        case Quick::kForget: out_.cache.forget.push_back(refs[i]); break;
+        case Quick::kForget: out_.cache.deletes.push_back({in_.source_id, refs[i]}); break;
         case Quick::kNeedBodies: need.push_back(i); break;
       }
     }
@@ -321,18 +321,15 @@ class Planning {
     // rows are actions, so they count as changed; stale versions and drift flags are refreshed in
     // the same write that records the marker).
     if (changed) {
-      out_.cache.clear_markers.push_back(cluster);
+      out_.cache.clear_markers.push_back({in_.source_id, cluster});
     } else if (checked_all && !live->marker.empty()) {
-      out_.cache.set_markers[cluster] = live->marker;
+      out_.cache.set_markers.push_back(ClusterMarker{in_.source_id, cluster, live->marker, 0});
     }
     return Status::Ok();
   }
 
   Status ForgetAll(const std::string& cluster) {
-    Result<std::vector<InventoryEntry>> rows = inventory_->ClusterRows(cluster);
-    if (!rows.ok()) return rows.status();
-    for (const InventoryEntry& e : *rows) out_.cache.forget.push_back(e.ref);
-    out_.cache.clear_markers.push_back(cluster);
+    out_.cache.delete_clusters.push_back({in_.source_id, cluster});
     return Status::Ok();
   }
 

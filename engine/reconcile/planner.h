@@ -39,38 +39,16 @@ class InventoryReader {
   virtual Result<std::map<ObjectRef, std::string>> LastApplied(const std::vector<ObjectRef>& refs) = 0;
 };
 
-// Per cluster: how many rows the inventory holds for it, and how many are pending or drifted.
-struct ClusterRowSummary {
-  int rows = 0, pending = 0, drift = 0;
-};
-
 struct PlannerInput {
   int64_t source_id = 0;
   bool prune = true;
   bool allow_destroy = false;
   const DesiredState* desired = nullptr;
   const std::map<ObjectRef, InventoryEntry>* fleet_rows = nullptr;    // Cloud and Cluster rows
-  const std::map<std::string, ClusterRowSummary>* summaries = nullptr;
+  const std::map<std::string, ClusterSummary>* summaries = nullptr;
   const std::map<std::string, std::string>* markers = nullptr;        // recorded change markers
   const std::map<std::string, ClusterLive>* clusters = nullptr;       // observed
   const std::vector<ClusterSpec>* removed = nullptr;                  // Clusters Git dropped
-};
-
-// What a plan learned that the inventory should remember, written in one transaction: live
-// versions and drift flags of rows (other columns untouched), rows of objects gone everywhere, and
-// the clusters' change markers.
-struct ObservedUpdate {
-  ObjectRef ref;
-  std::string live_version;
-  bool drift = false;
-};
-
-struct CacheUpdates {
-  std::vector<ObservedUpdate> observed;
-  std::vector<ObjectRef> forget;
-  std::map<std::string, std::string> set_markers;  // cluster -> marker it matched the inventory at
-  std::vector<std::string> clear_markers;
-  bool empty() const { return observed.empty() && forget.empty() && set_markers.empty() && clear_markers.empty(); }
 };
 
 struct PlannerOutput {
@@ -79,7 +57,11 @@ struct PlannerOutput {
   std::vector<std::string> unreachable_clusters;
   std::vector<std::string> kept_clusters;
   std::vector<InventoryEntry> adopt;         // unchanged objects apply records as converge's own
-  CacheUpdates cache;
+  // What the plan learned that the inventory should remember, in one transaction: live versions
+  // and drift flags of rows (`observed`), rows of objects gone everywhere (`deletes`), and the
+  // clusters' change markers (set where a cluster matched the inventory exactly, cleared where it
+  // did not).
+  InventoryBatch cache;
   std::map<ObjectRef, InventoryEntry> rows;  // rows of the planned actions (for the recorder)
   // On the no-op path a Secret needs correcting: the inventory keeps Secrets redacted, so the
   // plan must be made again from Git.

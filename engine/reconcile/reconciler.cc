@@ -49,10 +49,10 @@ class StoreInventoryReader : public InventoryReader {
  public:
   StoreInventoryReader(Store* store, int64_t source_id) : store_(store), source_id_(source_id) {}
   Result<std::vector<InventoryEntry>> ClusterRows(const std::string& cluster) override {
-    return store_->inventory().LoadIndex(source_id_, cluster);
+    return store_->inventory()->LoadClusterIndex(source_id_, cluster);
   }
   Result<std::map<ObjectRef, std::string>> LastApplied(const std::vector<ObjectRef>& refs) override {
-    return store_->inventory().LoadLastApplied(source_id_, refs);
+    return store_->inventory()->LoadLastApplied(source_id_, refs);
   }
 
  private:
@@ -107,7 +107,7 @@ Reconciler::~Reconciler() = default;
 Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(source, impl_->CacheRoot(), impl_->env);
   if (!snap.ok()) return snap.status();
-  Result<DesiredState> desired = ReadDesiredFromGit(**snap, &impl_->store->parse_cache(), *impl_->registry);
+  Result<DesiredState> desired = ReadDesiredFromGit(**snap, impl_->store->parse_cache(), *impl_->registry);
   if (!desired.ok()) return desired.status();
   ValidateResult out;
   out.commit = desired->commit;
@@ -134,27 +134,27 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
 }
 
 Result<PlannedSync> Reconciler::ComputePlan(const SyncRequest& request) {
-  Result<SourceRecord> source = impl_->store->sources().Upsert(RedactUrl(request.source.url), request.source.ref,
+  Result<SourceRecord> source = impl_->store->sources()->Upsert(RedactUrl(request.source.url), request.source.ref,
                                                                 request.source.path);
   if (!source.ok()) return source.status();
   // The observation cache is written only by the holder of the source's lease, so a plan never
   // writes over a running apply's rows. Without it the plan is read-only.
   LeaseOwner owner = impl_->Owner();
-  Result<Lease> lease = impl_->store->sources().AcquireLease(source->id, owner, kLeaseTtlMs, impl_->env->NowMillis());
+  Result<Lease> lease = impl_->store->sources()->AcquireLease(source->id, owner, kLeaseTtlMs, impl_->env->NowMillis());
   Result<PlannedSync> planned = impl_->Plan(request, *source, lease.ok());
   if (lease.ok()) {
-    Status released = impl_->store->sources().ReleaseLease(*lease);
+    Status released = impl_->store->sources()->ReleaseLease(source->id, owner);
     if (!released.ok() && planned.ok()) return released.WithContext("releasing the lease on source " + source->url);
   }
   return planned;
 }
 
 Result<ApplyOutcome> Reconciler::Sync(const SyncRequest& request, const std::vector<ApplyObserver*>& observers) {
-  Result<SourceRecord> source = impl_->store->sources().Upsert(RedactUrl(request.source.url), request.source.ref,
+  Result<SourceRecord> source = impl_->store->sources()->Upsert(RedactUrl(request.source.url), request.source.ref,
                                                                 request.source.path);
   if (!source.ok()) return source.status();
   LeaseOwner owner = impl_->Owner();
-  Result<Lease> lease = impl_->store->sources().AcquireLease(source->id, owner, kLeaseTtlMs, impl_->env->NowMillis());
+  Result<Lease> lease = impl_->store->sources()->AcquireLease(source->id, owner, kLeaseTtlMs, impl_->env->NowMillis());
   if (!lease.ok()) return lease.status();
   Result<ApplyOutcome> out = Status::Internal("not run");
   Result<PlannedSync> planned = impl_->Plan(request, *source, /*may_write=*/true);
@@ -162,10 +162,10 @@ Result<ApplyOutcome> Reconciler::Sync(const SyncRequest& request, const std::vec
     out = planned.status();
   } else {
     ApplyOptions options = request.apply;
-    LeaseKeeper keeper(impl_->store, impl_->env, *lease, options.stop);
+    LeaseKeeper keeper(impl_->store, impl_->env, *lease, kLeaseTtlMs, options.stop);
     out = impl_->Apply(std::move(planned).value(), options, observers, &keeper);
   }
-  Status released = impl_->store->sources().ReleaseLease(*lease);
+  Status released = impl_->store->sources()->ReleaseLease(source->id, owner);
   if (!released.ok() && out.ok() && out->status.ok()) {
     out->status = released.WithContext("releasing the lease on source " + source->url);
   }
@@ -191,14 +191,16 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
   out.prune = request.prune;
   spdlog::info("source {} resolved to commit {} ({} spec files)", out.url, out.commit, (*snap)->files().size());
 
-  Result<std::vector<InventoryEntry>> fleet = store->inventory().LoadFleet(source.id);
+  Result<std::vector<InventoryEntry>> fleet = store->inventory()->LoadFleet(source.id);
   if (!fleet.ok()) return fleet.status();
   std::map<ObjectRef, InventoryEntry> fleet_rows;
   for (const InventoryEntry& e : *fleet) fleet_rows.emplace(e.ref, e);
-  Result<std::map<std::string, ClusterRowSummary>> summaries = store->inventory().Summaries(source.id);
+  Result<std::map<std::string, ClusterSummary>> summaries = store->inventory()->Summaries(source.id);
   if (!summaries.ok()) return summaries.status();
-  Result<std::map<std::string, std::string>> markers = store->inventory().LoadMarkers(source.id);
-  if (!markers.ok()) return markers.status();
+  Result<std::vector<ClusterMarker>> marker_rows = store->inventory()->LoadMarkers(source.id);
+  if (!marker_rows.ok()) return marker_rows.status();
+  std::map<std::string, std::string> markers;
+  for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m.marker;
 
   // The no-op path: this commit was applied completely, so the inventory is its desired state.
   bool from_inventory = request.prune && source.last_commit == out.commit && !fleet_rows.empty();
@@ -207,7 +209,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
 
   for (;;) {
     Result<DesiredState> desired = from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
-                                                  : ReadDesiredFromGit(**snap, &store->parse_cache(), *registry);
+                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), *registry);
     if (!desired.ok()) return desired.status();
     // Clusters converge manages that Git dropped: their specs (and clouds) come from the inventory.
     std::set<std::string> desired_clusters, desired_clouds;
@@ -243,7 +245,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     in.desired = &*desired;
     in.fleet_rows = &fleet_rows;
     in.summaries = &*summaries;
-    in.markers = &*markers;
+    in.markers = &markers;
     in.clusters = &live;
     in.removed = &removed;
     StoreInventoryReader reader(store, source.id);
@@ -267,13 +269,13 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     break;
   }
 
-  Result<std::vector<OperationRecord>> open = store->operations().ListOpen(source.id);
+  Result<std::vector<OperationRecord>> open = store->operations()->ListOpen(source.id);
   if (!open.ok()) return open.status();
   for (const OperationRecord& r : *open) {
     out.unfinished_operations[r.cluster].push_back(Operation{r.id, r.cluster, r.kind});
   }
   if (may_write && !out.cache.empty()) {
-    CONVERGE_RETURN_IF_ERROR(store->inventory().WriteCache(source.id, out.cache).WithContext("recording what the plan observed"));
+    CONVERGE_RETURN_IF_ERROR(store->inventory()->Write(out.cache).WithContext("recording what the plan observed"));
     out.cache_written = true;
   }
   spdlog::info("{}: {} actions, {} unchanged, in {} ms", out.fast_path ? "no-op path" : "planned",
@@ -284,9 +286,9 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
 Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOptions& options,
                                              const std::vector<ApplyObserver*>& caller_observers, LeaseKeeper* keeper) {
   // The caller holds the source's lease: no run of this source can still be going.
-  CONVERGE_RETURN_IF_ERROR(store->runs().MarkInterrupted(planned.source_id));
+  CONVERGE_RETURN_IF_ERROR(store->runs()->MarkInterrupted(planned.source_id));
   ApplyOutcome out;
-  Result<int64_t> run = store->runs().Begin(planned.source_id, "apply", planned.commit);
+  Result<int64_t> run = store->runs()->Begin(planned.source_id, "apply", planned.commit);
   if (!run.ok()) return run.status();
   out.run_id = *run;
   const int64_t source_id = planned.source_id;
@@ -296,7 +298,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
   Status st;
   // From here until it succeeds, the inventory may hold a mix of two commits: the no-op path must
   // not trust it, whatever commit a later plan asks for.
-  if (!planned.plan.empty() || !planned.adopt.empty()) st = store->sources().SetSynced(source_id, "", 0);
+  if (!planned.plan.empty() || !planned.adopt.empty()) st = store->sources()->SetSynced(source_id, "", 0);
   for (const CloudSpec& cloud : session->clouds()) {
     if (!st.ok()) break;
     CloudProvider* p = session->ProviderOfCloud(cloud.name);
@@ -320,10 +322,10 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
       batch.upserts.push_back(std::move(e));
     }
     for (InventoryEntry& e : planned.adopt) batch.upserts.push_back(e);
-    st = store->inventory().Write(source_id, batch).WithContext("recording clouds and adopted objects");
+    st = store->inventory()->Write(batch).WithContext("recording clouds and adopted objects");
   }
   if (st.ok() && !planned.cache_written && !planned.cache.empty()) {
-    st = store->inventory().WriteCache(source_id, planned.cache).WithContext("recording what the plan observed");
+    st = store->inventory()->Write(planned.cache).WithContext("recording what the plan observed");
   }
   if (st.ok()) {
     InventoryRecorder inventory(store, env, source_id);
@@ -349,14 +351,14 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
   if (st.ok() && !planned.fast_path) {
     std::set<std::string> desired;
     for (const CloudSpec& c : planned.clouds_from_git) desired.insert(c.name);
-    Result<std::vector<InventoryEntry>> fleet = store->inventory().LoadFleet(source_id);
+    Result<std::vector<InventoryEntry>> fleet = store->inventory()->LoadFleet(source_id);
     if (!fleet.ok()) st = fleet.status();
     InventoryBatch batch;
     if (fleet.ok()) {
       for (const InventoryEntry& e : *fleet)
         if (IsFleetKind(e.ref, "Cloud") && !desired.count(e.ref.key.name)) batch.deletes.push_back({source_id, e.ref});
     }
-    if (st.ok() && !batch.deletes.empty()) st = store->inventory().Write(source_id, batch);
+    if (st.ok() && !batch.deletes.empty()) st = store->inventory()->Write(batch);
   }
   if (st.ok() && !planned.unreachable_clusters.empty()) {
     std::string names;
@@ -365,7 +367,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
   }
   // The no-op path trusts that the inventory is exactly this commit's desired state.
   if (st.ok() && planned.prune && planned.kept_clusters.empty()) {
-    st = store->sources().SetSynced(source_id, commit, env->NowMillis());
+    st = store->sources()->SetSynced(source_id, commit, env->NowMillis());
   }
   SyncRun record;
   record.id = out.run_id;
@@ -382,8 +384,8 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
     if (r.action.type == ChangeType::kDelete) record.deleted++;
   }
   record.unchanged = planned.plan.summary.unchanged;
-  Status finished = store->runs().Finish(record);
-  Status logged = store->events().Add(Event{0, env->NowMillis(), source_id, st.ok() ? "info" : "error",
+  Status finished = store->runs()->Finish(record);
+  Status logged = store->events()->Add(Event{0, env->NowMillis(), source_id, st.ok() ? "info" : "error",
                                             st.ok() ? "Synced" : "SyncFailed", "",
                                             "commit " + commit.substr(0, 12) + ": " + (st.ok() ? "applied" : st.message())});
   if (st.ok() && !finished.ok()) st = finished.WithContext("recording the sync run");
@@ -395,7 +397,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
 
 Result<FleetStatus> Reconciler::CurrentStatus() {
   Store* store = impl_->store;
-  Result<std::vector<InventoryEntry>> rows = store->inventory().Load(0);
+  Result<std::vector<InventoryEntry>> rows = store->inventory()->Load(0);
   if (!rows.ok()) return rows.status();
   FleetStatus out;
   std::vector<InventoryEntry> fleet_rows;
@@ -485,8 +487,8 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
     }
   }
   // `status` shows what is recorded and never fails because of it.
-  Result<std::vector<SourceRecord>> sources = store->sources().List();
-  Result<std::vector<SyncRun>> runs = store->runs().List(1000);
+  Result<std::vector<SourceRecord>> sources = store->sources()->List();
+  Result<std::vector<SyncRun>> runs = store->runs()->List(1000);
   if (sources.ok()) {
     for (const SourceRecord& s : *sources) {
       FleetStatus::LastSync ls;

@@ -65,7 +65,7 @@ struct PlannedSync {
   // Objects that need no action but whose row is missing, pending or records another desired
   // state (drift that Git then adopted, a row left by a killed apply): Apply records them.
   std::vector<InventoryEntry> adopt;
-  CacheUpdates cache;                       // written by Apply unless the plan wrote it
+  InventoryBatch cache;                     // written by Apply unless the plan wrote it
   bool cache_written = false;
   std::map<ObjectRef, InventoryEntry> rows;  // the planned objects' rows (without bodies)
   std::map<std::string, std::vector<Operation>> unfinished_operations;

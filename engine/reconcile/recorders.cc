@@ -17,10 +17,10 @@ InventoryRecorder::InventoryRecorder(Store* store, Env* env, int64_t source_id)
     : store_(store), env_(env), source_id_(source_id) {}
 
 Status InventoryRecorder::BeforeActions(const std::vector<const Action*>& actions) {
-  std::vector<PendingMark> marks;
-  marks.reserve(actions.size());
-  for (const Action* a : actions) marks.push_back(PendingMark{a->ref, a->api_version});
-  return store_->inventory().MarkPending(source_id_, marks, env_->NowMillis());
+  InventoryBatch batch;
+  batch.pending.reserve(actions.size());
+  for (const Action* a : actions) batch.pending.push_back(PendingMark{source_id_, a->ref, a->api_version});
+  return store_->inventory()->Write(batch);
 }
 
 Status InventoryRecorder::OperationStarted(const Action& action, const Operation& operation) {
@@ -30,20 +30,24 @@ Status InventoryRecorder::OperationStarted(const Action& action, const Operation
   rec.id = operation.id;
   rec.kind = operation.kind;
   rec.started_at = env_->NowMillis();
-  return store_->operations().Record(rec);
+  return store_->operations()->Record(rec);
 }
 
 Status InventoryRecorder::OperationFinished(const Operation& operation, const Status& result) {
-  return store_->operations().Finish(source_id_, operation.cluster, operation.id, result.ok() ? "succeeded" : "failed",
-                                     result.ok() ? "" : result.message(), env_->NowMillis());
+  return store_->operations()->Finish(source_id_, operation.cluster, operation.id, result.ok() ? "succeeded" : "failed",
+                                      result.ok() ? "" : result.message());
 }
 
 Status InventoryRecorder::AfterAction(const ActionResult& r, const Json* live) {
   if (r.outcome != ActionOutcome::kSucceeded) return Status::Ok();  // the row stays pending
   const Action& a = r.action;
+  bool cluster_gone = false;
   if (a.type == ChangeType::kDelete) {
-    deletes_.push_back(a.ref);
-    if (IsClusterRef(a.ref)) deleted_clusters_.push_back(a.ref.key.name);  // its objects go with it
+    batch_.deletes.push_back({source_id_, a.ref});
+    if (IsClusterRef(a.ref)) {  // its objects go with it, in the same write
+      batch_.delete_clusters.push_back({source_id_, a.ref.key.name});
+      cluster_gone = true;
+    }
   } else {
     InventoryEntry e;
     e.source_id = source_id_;
@@ -56,23 +60,17 @@ Status InventoryRecorder::AfterAction(const ActionResult& r, const Json* live) {
     e.health = HealthName(h.health);
     e.health_message = h.message;
     e.updated_at = env_->NowMillis();
-    upserts_.push_back(std::move(e));
+    batch_.upserts.push_back(std::move(e));
   }
-  // A deleted Cluster's rows go in the write that removes it, so flush that one at once.
-  if (upserts_.size() + deletes_.size() >= kBatch || !deleted_clusters_.empty()) return Flush();
+  if (batch_.upserts.size() + batch_.deletes.size() >= kBatch || cluster_gone) return Flush();
   return Status::Ok();
 }
 
 Status InventoryRecorder::Flush() {
-  if (upserts_.empty() && deletes_.empty() && deleted_clusters_.empty()) return Status::Ok();
-  InventoryBatch batch;
-  batch.upserts = std::move(upserts_);
-  for (const ObjectRef& ref : deletes_) batch.deletes.push_back({source_id_, ref});
-  batch.delete_clusters = std::move(deleted_clusters_);
-  upserts_.clear();
-  deletes_.clear();
-  deleted_clusters_.clear();
-  return store_->inventory().Write(source_id_, batch);
+  if (batch_.empty()) return Status::Ok();
+  InventoryBatch batch = std::move(batch_);
+  batch_ = InventoryBatch{};
+  return store_->inventory()->Write(batch);
 }
 
 Status RunLogRecorder::AfterAction(const ActionResult& r, const Json* live) {
@@ -92,7 +90,7 @@ Status RunLogRecorder::AfterAction(const ActionResult& r, const Json* live) {
 
 Status RunLogRecorder::Flush() {
   if (pending_.empty()) return Status::Ok();
-  Status st = store_->runs().AppendActions(run_id_, pending_);
+  Status st = store_->runs()->AppendActions(run_id_, pending_);
   pending_.clear();
   return st;
 }
@@ -111,26 +109,24 @@ void EventRecorder::StepFailed(const StepFailure& failure) {
 }
 
 Status EventRecorder::Flush() {
-  for (const Event& e : pending_) CONVERGE_RETURN_IF_ERROR(store_->events().Add(e));
+  for (const Event& e : pending_) CONVERGE_RETURN_IF_ERROR(store_->events()->Add(e));
   pending_.clear();
   return Status::Ok();
 }
 
 void LeaseKeeper::RunStarted(Scheduler* scheduler) {
-  int64_t every = std::max<int64_t>(lease_.ttl_ms / 3, 1);
-  scheduler->RunAfter(every, [this, scheduler] { Renew(scheduler); });
+  scheduler->RunAfter(std::max<int64_t>(ttl_ms_ / 3, 1), [this, scheduler] { Renew(scheduler); });
 }
 
 void LeaseKeeper::Renew(Scheduler* scheduler) {
-  Result<Lease> renewed = store_->sources().RenewLease(lease_, env_->NowMillis());
+  Result<Lease> renewed = store_->sources()->RenewLease(lease_.source_id, lease_.owner, ttl_ms_, env_->NowMillis());
   if (!renewed.ok()) {
     status_ = renewed.status().WithContext("the lease on this source was lost");
     if (stop_) stop_->store(true);
     return;
   }
   lease_ = std::move(renewed).value();
-  int64_t every = std::max<int64_t>(lease_.ttl_ms / 3, 1);
-  scheduler->RunAfter(every, [this, scheduler] { Renew(scheduler); });
+  scheduler->RunAfter(std::max<int64_t>(ttl_ms_ / 3, 1), [this, scheduler] { Renew(scheduler); });
 }
 
 }  // namespace converge

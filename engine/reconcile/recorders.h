@@ -42,9 +42,7 @@ class InventoryRecorder : public ApplyObserver {
   Store* store_;
   Env* env_;
   int64_t source_id_;
-  std::vector<InventoryEntry> upserts_;
-  std::vector<ObjectRef> deletes_;
-  std::vector<std::string> deleted_clusters_;
+  InventoryBatch batch_;  // results not written yet
 };
 
 class RunLogRecorder : public ApplyObserver {
@@ -77,8 +75,8 @@ class EventRecorder : public ApplyObserver {
 class LeaseKeeper : public ApplyObserver {
  public:
   // Renews `lease` every ttl/3 on the run's scheduler; on failure sets `*stop` and remembers why.
-  LeaseKeeper(Store* store, Env* env, Lease lease, std::atomic<bool>* stop)
-      : store_(store), env_(env), lease_(std::move(lease)), stop_(stop) {}
+  LeaseKeeper(Store* store, Env* env, Lease lease, int64_t ttl_ms, std::atomic<bool>* stop)
+      : store_(store), env_(env), lease_(std::move(lease)), ttl_ms_(ttl_ms), stop_(stop) {}
   void RunStarted(Scheduler* scheduler) override;
   // Ok while the lease was kept; otherwise why it was lost.
   const Status& status() const { return status_; }
@@ -89,6 +87,7 @@ class LeaseKeeper : public ApplyObserver {
   Store* store_;
   Env* env_;
   Lease lease_;
+  int64_t ttl_ms_;
   std::atomic<bool>* stop_;
   Status status_;
 };

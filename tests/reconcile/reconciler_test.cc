@@ -176,7 +176,7 @@ data:
   ASSERT_TRUE(live.has_value());
   EXPECT_EQ((*live)["data"]["password"], "c3VwZXItc2VjcmV0");
   // The inventory keeps it redacted...
-  auto rows = store_->inventory().Load(0);
+  auto rows = store_->inventory()->Load(0);
   ASSERT_TRUE(rows.ok());
   for (const InventoryEntry& e : *rows) EXPECT_EQ(e.last_applied.find("c3VwZXItc2VjcmV0"), std::string::npos);
   // ...so correcting drift of a Secret reads it from Git, on the same commit.
@@ -201,12 +201,11 @@ TEST_F(ReconcilerTest, PendingRowsNeverTakeTheNoOpPath) {  // (c)
   ASSERT_TRUE(PlanOk(Request()).fast_path);
   // A row left pending (by a crash between recording it and learning the result) while the
   // commit is still the one last applied.
-  Result<SourceRecord> source = store_->sources().Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
   ASSERT_TRUE(source.ok());
-  ASSERT_TRUE(store_->inventory()
-                  .MarkPending(source->id, {PendingMark{ObjectRef{"alpha", ObjectKey{"", "ConfigMap", "web", "cm2"}}, "v1"}},
-                               env_.NowMillis())
-                  .ok());
+  InventoryBatch mark;
+  mark.pending.push_back(PendingMark{source->id, ObjectRef{"alpha", ObjectKey{"", "ConfigMap", "web", "cm2"}}, "v1"});
+  ASSERT_TRUE(store_->inventory()->Write(mark).ok());
   PlannedSync plan = PlanOk(Request());
   EXPECT_FALSE(plan.fast_path);
   EXPECT_TRUE(plan.plan.empty());
@@ -215,32 +214,38 @@ TEST_F(ReconcilerTest, PendingRowsNeverTakeTheNoOpPath) {  // (c)
 }
 
 TEST_F(ReconcilerTest, AnInventoryMixingTwoCommitsNeverTakesTheNoOpPath) {  // (d)
+  repo_.WriteFile("fleet/beta.yaml", ClusterYaml("beta"));
+  repo_.Commit("second cluster");
   SyncOk(Request());
   PlanOk(Request());
+  const std::string before = repo_.Head();
   repo_.WriteFile("apps/cm0.yaml", ConfigMapYaml("cm0", "v2"));
-  repo_.WriteFile("apps/cm1.yaml", ConfigMapYaml("cm1", "v2"));
-  repo_.Commit("two changes");
-  // The new commit's first update lands, the second fails: the inventory now holds both commits.
-  fake_.FailNext("Apply", Status::Invalid("denied"), 1);
-  ApplyOptions options;
+  repo_.Commit("change cm0 everywhere");
+  // The new commit lands on alpha; beta fails before anything is recorded on it (no pending
+  // rows), so nothing but the cleared "last applied commit" says the inventory is now mixed.
+  fake_.SetPhase("beta", "Failed");
   Result<ApplyOutcome> failed = reconciler_->Sync(Request(), {});
-  ASSERT_TRUE(failed.ok());
+  ASSERT_TRUE(failed.ok()) << failed.status().message();
   ASSERT_FALSE(failed->status.ok());
-  ASSERT_EQ(failed->report.succeeded + failed->report.failed, 2);
-  // Planning the first commit again must see the object that moved on, and put it back.
-  PlannedSync back = PlanOk(Request(first_));
+  EXPECT_EQ((*Live("cm0"))["data"]["value"], "v2");
+  fake_.SetPhase("beta", "Running");
+  // The branch goes back to the commit last applied completely (a revert, a force-push): planning
+  // it must see that alpha moved on, and put it back.
+  repo_.Git("reset -q --hard " + before);
+  PlannedSync back = PlanOk(Request());
+  EXPECT_EQ(back.commit, before);
   EXPECT_FALSE(back.fast_path);
-  int updates = 0;
-  for (const Action& a : back.plan.actions) updates += a.type == ChangeType::kUpdate;
-  EXPECT_EQ(updates, 1);
+  ASSERT_EQ(back.plan.actions.size(), 1u);
+  EXPECT_EQ(back.plan.actions[0].ref.ToString(), "alpha: ConfigMap/web/cm0");
+  EXPECT_EQ(back.plan.actions[0].type, ChangeType::kUpdate);
 }
 
 TEST_F(ReconcilerTest, OneSyncPerSourceAtATime) {
-  Result<SourceRecord> source = store_->sources().Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
   ASSERT_TRUE(source.ok());
   // Another live converge (this test process stands in for it) holds the source.
   LeaseOwner other{"other-converge", "elsewhere", getpid()};
-  ASSERT_TRUE(store_->sources().AcquireLease(source->id, other, 60'000, env_.NowMillis()).ok());
+  ASSERT_TRUE(store_->sources()->AcquireLease(source->id, other, 60'000, env_.NowMillis()).ok());
   Result<ApplyOutcome> refused = reconciler_->Sync(Request(), {});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kConflict);
@@ -254,7 +259,7 @@ TEST_F(ReconcilerTest, OneSyncPerSourceAtATime) {
 }
 
 TEST_F(ReconcilerTest, ALeaseOfADeadProcessOnThisHostIsTakenOver) {
-  Result<SourceRecord> source = store_->sources().Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
   ASSERT_TRUE(source.ok());
   pid_t child = fork();
   if (child == 0) _exit(0);
@@ -263,7 +268,7 @@ TEST_F(ReconcilerTest, ALeaseOfADeadProcessOnThisHostIsTakenOver) {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   LeaseOwner dead{"killed-converge", host, child};
-  ASSERT_TRUE(store_->sources().AcquireLease(source->id, dead, 600'000, env_.NowMillis()).ok());
+  ASSERT_TRUE(store_->sources()->AcquireLease(source->id, dead, 600'000, env_.NowMillis()).ok());
   SyncOk(Request());  // no waiting for the expiry: the holder is gone
 }
 
@@ -319,7 +324,7 @@ spec:
   {
     auto store = Store::Open(state + "/converge.db", &env);
     ASSERT_TRUE(store.ok());
-    auto rows = (*store)->inventory().Load(0);
+    auto rows = (*store)->inventory()->Load(0);
     ASSERT_TRUE(rows.ok());
     bool recorded = false;
     for (const InventoryEntry& e : *rows) recorded |= e.ref.key.name == "cm1";
