@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""converge plan/apply benchmark.
+"""converge plan/apply benchmark: how the cost of each step grows with the size of the fleet.
 
-Generates a Git repository of N objects spread over C simulated clusters (default 10,000 objects
-across 20 clusters), then measures, each as a separate converge process on a fresh state dir:
-  cold plan      first plan: fetch, parse every file, observe empty clusters, diff, order
-  apply          create the clusters and every object (sim timings 0: measures converge, not waits)
-  no-op plan     the commit did not change and nothing live moved
+For each size (default 10,000, 50,000 and 100,000 objects across 20 simulated clusters) it
+generates a Git repository (packed with `git gc`, as a real remote is), then measures, each as a
+separate converge process on a fresh state dir:
+  cold plan        first plan: fetch, parse every file, observe empty clusters, diff, order
+  apply            create the clusters and every object (sim timings 0: measures converge, not waits)
+  no-op plan       the commit did not change and nothing live moved (after one settling plan that
+                   records what it observed)
   one-change plan  a commit that changes one Deployment
-and the peak resident memory of each. As a peer in the same run, `git clone --mirror` of the same
-repository (what any GitOps tool must do at least once) is timed, and ratios are printed.
+and the peak resident memory of each. Real peers run in the same session on the same repository:
+`git ls-remote` (what any GitOps tool must do to learn that nothing changed) for the no-op plan,
+and `git clone --mirror` (what it must do at least once) for the other steps; every figure is
+also printed as a ratio to its peer, and the last column is the growth from the smallest size to
+the largest (1.0 = flat).
 
-Usage: bench/plan_apply.py [--converge build/release/converge] [--objects 10000] [--clusters 20]
+Usage: bench/plan_apply.py [--converge build/release/converge] [--sizes 10000,50000,100000]
+                           [--clusters 20] [--keep]
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +28,7 @@ import tempfile
 import time
 
 
-def measured(cmd):
+def measured(cmd, ok=(0, 2)):
     """Runs cmd inside a fresh python child so its peak RSS is isolated. Returns (s, MiB, rc, out)."""
     helper = (
         "import resource,subprocess,sys,time,json;"
@@ -29,20 +36,29 @@ def measured(cmd):
         "p=subprocess.run(sys.argv[1:],stdout=subprocess.PIPE,stderr=subprocess.PIPE,text=True);"
         "e=time.perf_counter()-t;"
         "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
-        "print(json.dumps({'s':e,'kb':r,'rc':p.returncode,'out':p.stdout[-2000:],'err':p.stderr[-2000:]}))"
+        "print(json.dumps({'s':e,'kb':r,'rc':p.returncode,'out':p.stdout[-3000:],'err':p.stderr[-3000:]}))"
     )
     proc = subprocess.run([sys.executable, "-c", helper] + cmd, stdout=subprocess.PIPE, text=True, check=True)
-    import json
     r = json.loads(proc.stdout)
-    if r["rc"] not in (0, 2):
+    if r["rc"] not in ok:
         sys.stderr.write(f"command failed ({r['rc']}): {' '.join(cmd)}\n{r['err']}\n")
         sys.exit(1)
-    return r["s"], r["kb"] / 1024.0, r["rc"], r["out"]
+    return r["s"], r["kb"] / 1024.0, r["rc"], r["out"] + r["err"]
+
+
+def best_of(n, cmd, ok=(0, 2)):
+    """The fastest of n runs (the peers are quick, so one run is noise)."""
+    runs = [measured(cmd, ok) for _ in range(n)]
+    return min(runs, key=lambda r: r[0])
 
 
 def generate(repo, objects, clusters):
     os.makedirs(repo)
-    w = lambda p, s: open(os.path.join(repo, p), "w").write(s)
+
+    def w(p, s):
+        with open(os.path.join(repo, p), "w") as f:
+            f.write(s)
+
     os.makedirs(os.path.join(repo, "fleet"))
     w("fleet/cloud.yaml", """apiVersion: converge.dev/v1alpha1
 kind: Cloud
@@ -72,7 +88,7 @@ spec:
   nodePools:
     - name: general
       flavor: c7.8xlarge.2
-      count: 4
+      count: {max(4, per // 500)}
 """)
         d = os.path.join(repo, "apps", name)
         os.makedirs(d)
@@ -130,63 +146,102 @@ metadata:
             i += 1
         # Ten objects per file, like a real repository's mix of small files.
         for f in range(0, len(docs), 10):
-            w(f"apps/{name}/part-{f // 10:03d}.yaml", "---\n".join(docs[f:f + 10]))
+            w(f"apps/{name}/part-{f // 10:04d}.yaml", "---\n".join(docs[f:f + 10]))
     git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@converge.dev"]
     subprocess.run(["git", "-C", repo, "init", "-q", "-b", "main"], check=True)
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "bench fleet"], check=True)
+    # A remote serves packs: measure the git peer (and converge's fetch) against one.
+    subprocess.run(git + ["gc", "-q"], check=True)
     return git
+
+
+def run_size(conv, tmp, objects, clusters):
+    root = os.path.join(tmp, str(objects))
+    repo = os.path.join(root, "repo")
+    t0 = time.perf_counter()
+    git = generate(repo, objects, clusters)
+    gen = time.perf_counter() - t0
+    state = os.path.join(root, "state")
+    url = "file://" + repo
+    base = [conv, "--state-dir", state]
+    res = {"generated_s": gen}
+
+    res["git ls-remote"] = best_of(5, ["git", "ls-remote", url, "refs/heads/main"])[:2]
+    mirror = os.path.join(root, "mirror.git")
+
+    def clone():
+        shutil.rmtree(mirror, ignore_errors=True)
+        return measured(["git", "clone", "-q", "--mirror", url, mirror])
+
+    res["git clone --mirror"] = min((clone() for _ in range(3)), key=lambda r: r[0])[:2]
+
+    s, mb, rc, out = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
+    assert rc == 2, "cold plan should have changes:\n" + out
+    res["cold plan"] = (s, mb)
+    s, mb, rc, out = measured(base + ["apply", "--repo", url, "--parallelism", "4"], ok=(0,))
+    res["apply"] = (s, mb)
+    # The first plan after an apply checks every object once (the clusters changed) and records
+    # what it saw; the no-op figures are the plans after it.
+    s, mb, rc, out = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
+    res["first plan after apply"] = (s, mb)
+    assert rc == 0, "the plan after apply should be empty:\n" + out
+    res["no-op plan"] = best_of(3, base + ["plan", "--repo", url, "--detailed-exitcode"], ok=(0,))[:2]
+
+    p = os.path.join(repo, "apps", "c00", "part-0000.yaml")
+    with open(p) as f:
+        text = f.read()
+    with open(p, "w") as f:
+        f.write(text.replace("replicas: 1", "replicas: 2", 1))
+    subprocess.run(git + ["commit", "-q", "-am", "scale one"], check=True)
+    s, mb, rc, out = measured(base + ["plan", "--repo", url, "--detailed-exitcode", "-o", "json"])
+    assert rc == 2, "one-change plan should have changes:\n" + out
+    res["one-change plan"] = (s, mb)
+    try:
+        doc = json.loads(out[: out.rfind("}") + 1])
+        res["one-change actions"] = len(doc.get("actions", []))
+    except ValueError:
+        res["one-change actions"] = -1
+    return res
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--converge", default=os.path.join(os.path.dirname(__file__), "..", "build", "release", "converge"))
-    ap.add_argument("--objects", type=int, default=10000)
+    ap.add_argument("--sizes", default="10000,50000,100000")
     ap.add_argument("--clusters", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
     conv = os.path.abspath(a.converge)
     if not os.path.exists(conv):
         sys.exit(f"no converge binary at {conv}: run scripts/build.sh release first")
+    sizes = [int(x) for x in a.sizes.split(",")]
 
     tmp = tempfile.mkdtemp(prefix="converge-bench-")
     try:
-        repo = os.path.join(tmp, "repo")
-        t0 = time.perf_counter()
-        git = generate(repo, a.objects, a.clusters)
-        gen = time.perf_counter() - t0
-        state = os.path.join(tmp, "state")
-        url = "file://" + repo
-        base = [conv, "--state-dir", state]
-
-        git_s, git_mb, _, _ = measured(["git", "clone", "-q", "--mirror", url, os.path.join(tmp, "mirror.git")])
-        cold_s, cold_mb, rc, _ = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
-        assert rc == 2, "cold plan should have changes"
-        apply_s, apply_mb, _, out = measured(base + ["apply", "--repo", url, "--parallelism", "4"])
-        noop_s, noop_mb, rc, out = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
-        if rc != 0:
-            # The first plan after an apply may refresh live versions that moved as pods started.
-            noop_s, noop_mb, rc, out = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
-        assert rc == 0, "no-op plan should be empty:\n" + out
-        noop2_s, noop2_mb, rc, _ = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
-
-        p = os.path.join(repo, "apps", "c00", "part-000.yaml")
-        s = open(p).read().replace("replicas: 1", "replicas: 2", 1)
-        open(p, "w").write(s)
-        subprocess.run(git + ["commit", "-q", "-am", "scale one"], check=True)
-        one_s, one_mb, rc, _ = measured(base + ["plan", "--repo", url, "--detailed-exitcode"])
-        assert rc == 2
-
-        cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].split(":", 1)[1].strip()
+        results = {n: run_size(conv, tmp, n, a.clusters) for n in sizes}
+        with open("/proc/cpuinfo") as f:
+            cpu = f.read().split("model name")[1].split("\n")[0].split(":", 1)[1].strip()
         print(f"machine: {os.cpu_count()} cores, {cpu}")
-        print(f"fleet: {a.objects} objects across {a.clusters} simulated clusters "
-              f"({len(os.listdir(os.path.join(repo, 'apps', 'c00')))} files per cluster; generated in {gen:.1f}s)")
-        print(f"{'step':<22}{'seconds':>10}{'peak MiB':>10}{'vs git clone':>14}")
-        rows = [("git clone --mirror", git_s, git_mb), ("cold plan", cold_s, cold_mb), ("apply", apply_s, apply_mb),
-                ("no-op plan", noop_s, noop_mb), ("no-op plan (again)", noop2_s, noop2_mb),
-                ("one-change plan", one_s, one_mb)]
-        for name, s, mb in rows:
-            print(f"{name:<22}{s:>10.3f}{mb:>10.1f}{s / git_s:>13.1f}x")
+        print(f"fleet: {a.clusters} simulated clusters; Namespace, Deployments with Services, ConfigMaps; "
+              f"ten objects per file; repository packed with git gc")
+        steps = [("git ls-remote", None), ("git clone --mirror", None), ("cold plan", "git clone --mirror"),
+                 ("apply", "git clone --mirror"), ("first plan after apply", "git clone --mirror"),
+                 ("no-op plan", "git ls-remote"), ("one-change plan", "git clone --mirror")]
+        head = f"{'step':<24}" + "".join(f"{f'{n:,} objects':>30}" for n in sizes) + f"{'growth':>9}"
+        print(head)
+        print(f"{'':<24}" + "".join(f"{'s':>9}{'MiB':>8}{'vs peer':>13}" for _ in sizes))
+        for name, peer in steps:
+            line = f"{name:<24}"
+            for n in sizes:
+                s, mb = results[n][name]
+                ratio = f"{s / results[n][peer][0]:.1f}x {peer.split()[1][:5]}" if peer else ""
+                line += f"{s:>9.3f}{mb:>8.1f}{ratio:>13}"
+            first, last = results[sizes[0]][name][0], results[sizes[-1]][name][0]
+            line += f"{last / first:>8.1f}x"
+            print(line)
+        print("one-change plan actions: " + ", ".join(f"{results[n]['one-change actions']} at {n:,}" for n in sizes))
+        print(f"growth = time at {sizes[-1]:,} / time at {sizes[0]:,} objects ({sizes[-1] // sizes[0]}x the objects)")
     finally:
         if a.keep:
             print("kept", tmp)

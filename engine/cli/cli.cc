@@ -1,6 +1,10 @@
 #include "engine/cli/cli.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstring>
 
 #include <cstdio>
 #include <iostream>
@@ -21,6 +25,26 @@
 
 namespace converge {
 namespace {
+
+// Set by SIGINT/SIGTERM during an apply: no new step starts, running ones finish, the run is
+// recorded. The handler is reset after the first signal, so a second one ends the process.
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void OnStopSignal(int signo) {
+  g_signal.store(signo);
+  g_stop.store(true);
+}
+
+void InstallStopHandlers() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 struct GlobalOptions {
   std::string state_dir;
@@ -99,7 +123,7 @@ int RunValidate(const GlobalOptions& g, const SourceSpec& src) {
 int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  Result<PlanResult> r = s->reconciler->ComputePlan(req);
+  Result<PlannedSync> r = s->reconciler->ComputePlan(req);
   if (!r.ok()) return Fail(r.status(), g);
   std::cout << (g.output == "json" ? PlanToJson(*r) : PlanToText(*r, StdoutIsTty()));
   if (!r->unreachable_clusters.empty()) {
@@ -113,11 +137,13 @@ int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
   return 0;
 }
 
-int RunApply(const GlobalOptions& g, const SyncRequest& req) {
+int RunApply(const GlobalOptions& g, SyncRequest req) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
   std::unique_ptr<ApplyObserver> progress = MakeProgressPrinter(StderrIsTty(), g.output == "json");
-  Result<ApplyOutcome> r = s->reconciler->Apply(req, progress.get());
+  InstallStopHandlers();
+  req.apply.stop = &g_stop;
+  Result<ApplyOutcome> r = s->reconciler->Sync(req, {progress.get()});
   progress.reset();
   if (!r.ok()) return Fail(r.status(), g);
   if (g.output == "json") {
@@ -127,6 +153,12 @@ int RunApply(const GlobalOptions& g, const SyncRequest& req) {
       for (const Diagnostic& d : r->planned.warnings) std::cerr << "warning: " << d.ToString() << "\n";
     }
     std::cout << ApplyToText(*r, StdoutIsTty());
+  }
+  if (r->report.interrupted) {
+    int signo = g_signal.load();
+    std::cerr << "error: interrupted by " << (signo == SIGTERM ? "SIGTERM" : "SIGINT") << ": "
+              << r->status.message() << "; the run is recorded (converge history), and apply again finishes it\n";
+    return 1;
   }
   if (!r->status.ok()) {
     std::cerr << "error: " << r->status.message() << "\n";
@@ -217,8 +249,11 @@ int RunCli(int argc, char** argv) {
   applyc->add_flag("--prune", prune, "delete objects converge created that Git no longer has (default)");
   applyc->add_flag("--no-prune", no_prune, "keep objects Git no longer has");
   applyc->add_flag("--allow-destroy", req.allow_destroy, "allow deleting Clusters Git no longer has");
-  applyc->add_option("--parallelism", apply.parallelism, "clusters worked on at once")
+  applyc->add_option("--parallelism", apply.parallelism, "provider calls in flight across the fleet (clusters worked on at once)")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  applyc->add_option("--cluster-parallelism", apply.cluster_parallelism, "provider calls in flight per cluster")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   applyc->add_flag("--wait", apply.wait, "wait until clusters are Running and applied objects are Healthy");
   applyc->add_option("--timeout", timeout_s, "seconds to wait for each health condition")

@@ -49,7 +49,7 @@ Json SummaryJson(const PlanSummary& s) {
   return Json{{"create", s.create}, {"update", s.update}, {"delete", s.del}, {"unchanged", s.unchanged}};
 }
 
-Json SourceJson(const PlanResult& p) {
+Json SourceJson(const PlannedSync& p) {
   return Json{{"url", p.url}, {"ref", p.ref}, {"path", p.path}, {"commit", p.commit}};
 }
 
@@ -96,7 +96,7 @@ std::string FormatTime(int64_t unix_ms) {
   return buf;
 }
 
-std::string PlanToText(const PlanResult& plan, bool color) {
+std::string PlanToText(const PlannedSync& plan, bool color) {
   std::ostringstream out;
   out << WarningsText(plan.warnings, color);
   out << "Source " << plan.url << (plan.ref.empty() ? "" : " @ " + plan.ref)
@@ -133,7 +133,7 @@ std::string PlanToText(const PlanResult& plan, bool color) {
   return out.str();
 }
 
-std::string PlanToJson(const PlanResult& plan) {
+std::string PlanToJson(const PlannedSync& plan) {
   Json actions = Json::array();
   for (const Action& a : plan.plan.actions) actions.push_back(ActionJson(a));
   Json unreachable = plan.unreachable_clusters;
@@ -159,10 +159,12 @@ std::string ApplyToText(const ApplyOutcome& outcome, bool color) {
     if (a.action.type == ChangeType::kUpdate) updated++;
     if (a.action.type == ChangeType::kDelete) deleted++;
   }
-  out << (outcome.status.ok() ? Paint("Apply complete:", kGreen, color) : Paint("Apply failed:", kRed, color)) << " "
+  const char* verdict = outcome.status.ok() ? "Apply complete:" : r.interrupted ? "Apply interrupted:" : "Apply failed:";
+  out << Paint(verdict, outcome.status.ok() ? kGreen : kRed, color) << " "
       << created << " created, " << updated << " updated, " << deleted << " deleted";
   if (r.failed) out << ", " << r.failed << " failed";
   if (r.skipped) out << ", " << r.skipped << " skipped";
+  if (r.not_run) out << ", " << r.not_run << " not started";
   out << " (commit " << Short(outcome.planned.commit) << ").\n";
   return out.str();
 }
@@ -171,17 +173,20 @@ std::string ApplyToJson(const ApplyOutcome& outcome) {
   Json results = Json::array();
   for (const ActionResult& r : outcome.report.results) {
     Json a = ActionJson(r.action);
-    a["result"] = r.outcome == ActionOutcome::kSucceeded ? "succeeded"
-                  : r.outcome == ActionOutcome::kFailed  ? "failed"
-                                                         : "skipped";
+    a["result"] = r.outcome == ActionOutcome::kNotRun ? "notRun" : ActionOutcomeName(r.outcome);
     if (!r.status.ok()) a["error"] = r.status.message();
+    if (r.attempts > 1) a["attempts"] = r.attempts;
     results.push_back(std::move(a));
   }
+  Json failures = Json::array();
+  for (const StepFailure& f : outcome.report.failures) failures.push_back(Json{{"step", f.step}, {"error", f.status.message()}});
   Json doc{{"source", SourceJson(outcome.planned)},
            {"runId", outcome.run_id},
            {"result", outcome.status.ok() ? "succeeded" : "failed"},
            {"error", outcome.status.ok() ? "" : outcome.status.message()},
            {"actions", results},
+           {"failures", failures},
+           {"interrupted", outcome.report.interrupted},
            {"summary", SummaryJson(outcome.planned.plan.summary)},
            {"warnings", WarningsJson(outcome.planned.warnings)}};
   return doc.dump(2) + "\n";

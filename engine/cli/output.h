@@ -10,8 +10,8 @@
 
 namespace converge {
 
-std::string PlanToText(const PlanResult& plan, bool color);
-std::string PlanToJson(const PlanResult& plan);
+std::string PlanToText(const PlannedSync& plan, bool color);
+std::string PlanToJson(const PlannedSync& plan);
 
 std::string ApplyToText(const ApplyOutcome& outcome, bool color);
 std::string ApplyToJson(const ApplyOutcome& outcome);

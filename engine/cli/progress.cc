@@ -29,21 +29,30 @@ class ProgressPrinter : public ApplyObserver {
   }
 
   void ActionStarted(const Action& a) override {
-    started_++;
     if (tty_ && !quiet_) Live("[" + std::to_string(finished_) + " done] " + Describe(a) + " ...");
   }
-  void ActionFinished(const Action& a, const Status& st) override {
+  Status AfterAction(const ActionResult& r, const Json* live) override {
+    (void)live;
     finished_++;
-    if (!st.ok()) {
-      Line("FAILED " + Describe(a) + ": " + st.message());
-      return;
+    switch (r.outcome) {
+      case ActionOutcome::kFailed:
+        Line("FAILED " + Describe(r.action) + ": " + r.status.message());
+        break;
+      case ActionOutcome::kSkipped:
+        if (!quiet_) Line("skipped " + Describe(r.action) + " (" + r.status.message() + ")");
+        break;
+      case ActionOutcome::kNotRun:
+        break;  // summed up at the end
+      case ActionOutcome::kSucceeded:
+        if (quiet_) break;
+        if (tty_) {
+          Live("[" + std::to_string(finished_) + " done] " + Describe(r.action) + " " + PastTense(r.action.type));
+        } else {
+          Line(Describe(r.action) + " " + PastTense(r.action.type));
+        }
+        break;
     }
-    if (quiet_) return;
-    if (tty_) {
-      Live("[" + std::to_string(finished_) + " done] " + Describe(a) + " " + PastTense(a.type));
-    } else {
-      Line(Describe(a) + " " + PastTense(a.type));
-    }
+    return Status::Ok();
   }
   void Waiting(const std::string& what) override {
     if (quiet_) return;
@@ -58,6 +67,7 @@ class ProgressPrinter : public ApplyObserver {
     Line("retrying " + Describe(a) + " in " + std::to_string(delay_ms) + "ms (attempt " + std::to_string(attempt) +
          " failed: " + st.message() + ")");
   }
+  void StepFailed(const StepFailure& failure) override { Line("FAILED " + failure.step + ": " + failure.status.message()); }
 
  private:
   void Live(const std::string& s) {
@@ -69,11 +79,12 @@ class ProgressPrinter : public ApplyObserver {
     if (tty_ && dirty_) std::fputs("\r\033[K", stderr);
     dirty_ = false;
     std::fprintf(stderr, "%s\n", s.c_str());
+    std::fflush(stderr);
   }
 
   bool tty_, quiet_;
   bool dirty_ = false;
-  int started_ = 0, finished_ = 0;
+  int finished_ = 0;
 };
 
 }  // namespace

@@ -19,20 +19,31 @@ bool IsSecret(const Json& object) {
   return kind != object.end() && *kind == "Secret" && api != object.end() && *api == "v1";
 }
 
-Json RedactSecret(const Json& object) {
+namespace {
+
+// With `keep_redacted`, values already in the redacted form stay as they are (idempotent: the
+// inventory's last-applied Secrets are stored redacted). Without, every value is hashed, so a live
+// Secret holding a redacted placeholder never compares equal to the real value it stands for.
+Json Redact(const Json& object, bool keep_redacted) {
   if (!IsSecret(object)) return object;
   Json out = object;
   for (const char* field : {"data", "stringData"}) {
     auto it = out.find(field);
     if (it == out.end() || !it->is_object()) continue;
     for (auto& [key, value] : it->items()) {
-      if (value.is_string() && value.get_ref<const std::string&>().rfind(kRedactedPrefix, 0) == 0) continue;
+      if (keep_redacted && value.is_string() && value.get_ref<const std::string&>().rfind(kRedactedPrefix, 0) == 0) {
+        continue;
+      }
       std::string text = value.is_string() ? value.get<std::string>() : value.dump();
       value = std::string(kRedactedPrefix) + Sha256Hex(text).substr(0, 16) + ")";
     }
   }
   return out;
 }
+
+}  // namespace
+
+Json RedactSecret(const Json& object) { return Redact(object, /*keep_redacted=*/true); }
 
 const char* ChangeTypeName(ChangeType t) {
   switch (t) {
@@ -51,16 +62,9 @@ constexpr const char* kDesiredLabel = "desired";
 bool Present(const Json* j) { return j != nullptr && !j->is_null(); }
 }  // namespace
 
-ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied) {
-  // Secrets are compared by content hashes, so their values never reach a diff.
-  if ((desired && IsSecret(*desired)) || (live && IsSecret(*live))) {
-    Json d = desired ? RedactSecret(*desired) : Json();
-    Json l = live ? RedactSecret(*live) : Json();
-    Json a = last_applied ? RedactSecret(*last_applied) : Json();
-    if ((desired && d != *desired) || (live && l != *live) || (last_applied && a != *last_applied)) {
-      return DiffObject(desired ? &d : nullptr, live ? &l : nullptr, last_applied ? &a : nullptr);
-    }
-  }
+namespace {
+
+ObjectDiff DiffPlain(const Json* desired, const Json* live, const Json* last_applied) {
   ObjectDiff out;
   const bool has_desired = Present(desired), has_live = Present(live);
   if (!has_desired && !has_live) return out;
@@ -82,6 +86,19 @@ ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_ap
   out.type = ChangeType::kUpdate;
   out.unified = UnifiedDiff(ToYaml(live_norm), ToYaml(predicted), kLiveLabel, kDesiredLabel);
   return out;
+}
+
+}  // namespace
+
+ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied) {
+  // Secrets are compared by content hashes, so their values never reach a diff.
+  if ((desired && IsSecret(*desired)) || (live && IsSecret(*live))) {
+    Json d = desired ? Redact(*desired, true) : Json();
+    Json l = live ? Redact(*live, false) : Json();
+    Json a = last_applied ? Redact(*last_applied, true) : Json();
+    return DiffPlain(desired ? &d : nullptr, live ? &l : nullptr, last_applied ? &a : nullptr);
+  }
+  return DiffPlain(desired, live, last_applied);
 }
 
 }  // namespace converge

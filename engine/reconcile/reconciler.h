@@ -1,11 +1,19 @@
 // Reconciler: the thin glue that runs one source through the pipeline
-//   source -> spec -> place -> observe -> diff -> plan -> apply -> record
-// Each stage is a call into its own folder; this file only wires them and keeps the no-op path
-// cheap: when the commit is the one last applied and no live resourceVersion moved, nothing is
-// parsed or diffed (see docs/architecture.md, "The no-op path").
-// A Reconciler is used by one thread at a time (apply fans out to worker threads internally).
+//   source -> spec -> observe -> place -> diff (classify) -> plan -> apply -> record
+// each stage a call into its own folder. ComputePlan returns a PlannedSync value that owns what
+// Apply needs; it changes nothing in the fleet, and in the store only the inventory's
+// observation cache (live versions, drift flags, rows of objects gone everywhere, change markers),
+// and that only while it holds the source's lease. Apply runs a PlannedSync with the inventory
+// recorder, the run log and the event log as observers beside the caller's (the progress
+// printer). Sync = take the source's lease, ComputePlan, Apply, release.
+// The desired state comes from Git, or, when the commit is the one last applied completely, from
+// the inventory (the no-op path: see docs/architecture.md).
+// One source is synced by one process at a time (a lease in the store, not a file lock); two
+// Reconcilers with their own Store connections may sync different sources at once. A Reconciler
+// is used by one thread at a time.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,13 +22,14 @@
 #include "engine/base/status.h"
 #include "engine/model/fleet.h"
 #include "engine/plan/plan.h"
+#include "engine/reconcile/planner.h"
 #include "engine/source/source.h"
 #include "engine/store/store.h"
 
 namespace converge {
 
 class Env;
-class Store;
+class FleetSession;
 class ProviderRegistry;
 
 struct SyncRequest {
@@ -37,24 +46,38 @@ struct ValidateResult {
   std::vector<Diagnostic> warnings;
 };
 
-struct PlanResult {
-  std::string url, ref, path, commit;
+// A computed plan and everything needed to apply it. Move-only (it owns the providers).
+struct PlannedSync {
+  std::string url, ref, path, commit;  // the source as shown (url redacted) and the commit
   int64_t source_id = 0;
   Plan plan;
   std::vector<Diagnostic> warnings;
   std::vector<std::string> unreachable_clusters;  // not observed; their objects are not planned
-  bool fast_path = false;                         // the no-op path was taken
   // Clusters Git no longer declares that were kept (no --allow-destroy). While there are any, the
   // inventory is not exactly the commit's desired state, so the no-op path is not taken.
   std::vector<std::string> kept_clusters;
-  // Objects that need no action but whose inventory row is missing, pending or records another
-  // desired state (e.g. live drift that Git then adopted, or a row left by a killed apply). Apply
-  // records them; plan never writes last-applied.
+  bool fast_path = false;  // the desired state came from the inventory (the no-op path)
+
+  // What Apply needs.
+  bool prune = true;
+  std::unique_ptr<FleetSession> session;
+  std::vector<CloudSpec> clouds_from_git;  // recorded before anything runs on them
+  // Objects that need no action but whose row is missing, pending or records another desired
+  // state (drift that Git then adopted, a row left by a killed apply): Apply records them.
   std::vector<InventoryEntry> adopt;
+  InventoryBatch cache;                     // written by Apply unless the plan wrote it
+  bool cache_written = false;
+  std::map<ObjectRef, InventoryEntry> rows;  // the planned objects' rows (without bodies)
+  std::map<std::string, std::vector<Operation>> unfinished_operations;
+
+  PlannedSync();
+  PlannedSync(PlannedSync&&) noexcept;
+  PlannedSync& operator=(PlannedSync&&) noexcept;
+  ~PlannedSync();
 };
 
 struct ApplyOutcome {
-  PlanResult planned;
+  PlannedSync planned;
   ApplyReport report;
   int64_t run_id = 0;
   Status status;  // ok when every action succeeded, every wait held and every cluster was reachable
@@ -81,15 +104,20 @@ struct FleetStatus {
 
 class Reconciler {
  public:
-  Reconciler(Env* env, Store* store, ProviderRegistry* registry, std::string state_dir);
+  Reconciler(Env* env, Store* store, const ProviderRegistry* registry, std::string state_dir);
   ~Reconciler();
 
-  // Fetches, parses, validates and places; no provider calls.
+  // Fetches, parses, validates (provider configs too) and places; no provider calls.
   Result<ValidateResult> Validate(const SourceSpec& source);
-  // Computes the plan. Changes nothing but the store's cache of live versions and drift flags.
-  Result<PlanResult> ComputePlan(const SyncRequest& request);
-  // Plans and applies, recording the run in the history.
-  Result<ApplyOutcome> Apply(const SyncRequest& request, ApplyObserver* observer);
+  // Computes the plan (see above for what it writes).
+  Result<PlannedSync> ComputePlan(const SyncRequest& request);
+  // Applies a plan computed by this Reconciler, recording the run. The caller holds the source's
+  // lease (Sync does).
+  Result<ApplyOutcome> Apply(PlannedSync planned, const ApplyOptions& options,
+                             const std::vector<ApplyObserver*>& observers);
+  // Takes the source's lease (Conflict naming the holder when another converge syncs it), plans,
+  // applies and releases the lease.
+  Result<ApplyOutcome> Sync(const SyncRequest& request, const std::vector<ApplyObserver*>& observers);
   // Clusters and managed objects with live health and drift.
   Result<FleetStatus> CurrentStatus();
 

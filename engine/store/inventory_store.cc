@@ -70,6 +70,37 @@ Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadIndex(int64_t sour
   return LoadWith(conn_, Index(), source_id);
 }
 
+Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadClusterIndex(int64_t source_id,
+                                                                          const std::string& cluster) {
+  static const std::string kSql = Index().Select() + " WHERE source_id = ?1 AND cluster = ?2" + kOrder;
+  Statement st = conn_.Prepare(kSql);
+  st.Bind(1, source_id);
+  st.Bind(2, cluster);
+  return Index().ReadAll(st);
+}
+
+Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadFleet(int64_t source_id) {
+  static const std::string kSql = Rows().Select() + " WHERE source_id = ?1 AND cluster = ''" + kOrder;
+  Statement st = conn_.Prepare(kSql);
+  st.Bind(1, source_id);
+  return Rows().ReadAll(st);
+}
+
+Result<std::map<std::string, ClusterSummary>> SqliteInventoryStore::Summaries(int64_t source_id) {
+  Statement st = conn_.Prepare(
+      "SELECT cluster, count(*), sum(pending), sum(drift) FROM inventory WHERE source_id = ?1 AND cluster != '' "
+      "GROUP BY cluster");
+  st.Bind(1, source_id);
+  std::map<std::string, ClusterSummary> out;
+  for (;;) {
+    Result<bool> row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out[st.Text(0)] = ClusterSummary{st.Int(1), st.Int(2), st.Int(3)};
+  }
+  return out;
+}
+
 Result<std::map<ObjectRef, std::string>> SqliteInventoryStore::LoadLastApplied(int64_t source_id,
                                                                                const std::vector<ObjectRef>& refs) {
   static const std::string kSql = "SELECT last_applied FROM inventory WHERE " + Keys().KeyWhere();
@@ -137,6 +168,59 @@ Status SqliteInventoryStore::Write(const InventoryBatch& batch) {
       if (m.observed_at == 0) set.Bind(kObservedAt, now);
       CONVERGE_RETURN_IF_ERROR(store_errors::Missing(set.Run(), "record the marker of cluster " + m.cluster,
                                                      "source", m.source_id, conn_.path()));
+    }
+  }
+  if (!batch.delete_clusters.empty()) {
+    Statement rows = conn_.Prepare("DELETE FROM inventory WHERE source_id = ?1 AND cluster = ?2");
+    Statement marker = conn_.Prepare("DELETE FROM cluster_markers WHERE source_id = ?1 AND cluster = ?2");
+    for (const auto& [source_id, cluster] : batch.delete_clusters) {
+      for (Statement* st : {&rows, &marker}) {
+        st->Bind(1, source_id);
+        st->Bind(2, cluster);
+        CONVERGE_RETURN_IF_ERROR(st->Run().WithContext("inventory rows of cluster " + cluster));
+      }
+    }
+  }
+  if (!batch.pending.empty()) {
+    // Keeps last_applied and the hashes: they are what the next plan compares with.
+    Statement mark = conn_.Prepare(
+        "INSERT INTO inventory (source_id, cluster, grp, kind, namespace, name, api_version, pending, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8) "
+        "ON CONFLICT (source_id, cluster, grp, kind, namespace, name) DO UPDATE SET pending = 1, "
+        "updated_at = excluded.updated_at, "
+        "api_version = CASE WHEN inventory.api_version = '' THEN excluded.api_version ELSE inventory.api_version END");
+    for (const PendingMark& m : batch.pending) {
+      mark.Bind(1, m.source_id);
+      mark.Bind(2, m.ref.cluster);
+      mark.Bind(3, m.ref.key.group);
+      mark.Bind(4, m.ref.key.kind);
+      mark.Bind(5, m.ref.key.ns);
+      mark.Bind(6, m.ref.key.name);
+      mark.Bind(7, m.api_version);
+      mark.Bind(8, now);
+      Status s = mark.Run();
+      if (s.code() == Code::kConflict) {
+        return store_errors::Missing(s, "record " + m.ref.ToString() + " as pending", "source", m.source_id,
+                                     conn_.path());
+      }
+      CONVERGE_RETURN_IF_ERROR(s.WithContext("inventory row " + m.ref.ToString()));
+    }
+  }
+  if (!batch.observed.empty()) {
+    Statement seen = conn_.Prepare(
+        "UPDATE inventory SET live_version = ?7, drift = ?8, updated_at = ?9 WHERE source_id = ?1 AND cluster = ?2 "
+        "AND grp = ?3 AND kind = ?4 AND namespace = ?5 AND name = ?6");
+    for (const ObservedUpdate& o : batch.observed) {
+      seen.Bind(1, o.source_id);
+      seen.Bind(2, o.ref.cluster);
+      seen.Bind(3, o.ref.key.group);
+      seen.Bind(4, o.ref.key.kind);
+      seen.Bind(5, o.ref.key.ns);
+      seen.Bind(6, o.ref.key.name);
+      seen.Bind(7, o.live_version);
+      seen.Bind(8, o.drift);
+      seen.Bind(9, now);
+      CONVERGE_RETURN_IF_ERROR(seen.Run().WithContext("inventory row " + o.ref.ToString()));
     }
   }
   if (!batch.clear_markers.empty()) {

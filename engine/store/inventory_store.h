@@ -60,6 +60,28 @@ struct ClusterMarker {
   int64_t observed_at = 0;  // unix ms; 0 on write means now
 };
 
+// A row to mark pending before its object is applied: created when missing (with only its
+// identity), otherwise only `pending` (and an empty api_version) change; last-applied and hashes
+// stay, so a crash before the result is recorded leaves the previous state to compare against.
+struct PendingMark {
+  int64_t source_id = 0;
+  ObjectRef ref;
+  std::string api_version;
+};
+
+// What a plan observed of a row: its live version and whether it drifted. Other columns stay.
+struct ObservedUpdate {
+  int64_t source_id = 0;
+  ObjectRef ref;
+  std::string live_version;
+  bool drift = false;
+};
+
+// Per cluster: how many rows the inventory holds for a source, and how many are pending or drifted.
+struct ClusterSummary {
+  int rows = 0, pending = 0, drift = 0;
+};
+
 // One transaction's worth of inventory changes.
 struct InventoryBatch {
   InventoryBatch() = default;
@@ -71,8 +93,14 @@ struct InventoryBatch {
   std::vector<std::pair<int64_t, ObjectRef>> deletes;        // (source_id, ref); absent rows are fine
   std::vector<ClusterMarker> set_markers;
   std::vector<std::pair<int64_t, std::string>> clear_markers;  // (source_id, cluster)
+  std::vector<PendingMark> pending;
+  std::vector<ObservedUpdate> observed;                         // rows that do not exist are skipped
+  std::vector<std::pair<int64_t, std::string>> delete_clusters;  // every row (and marker) of a cluster
 
-  bool empty() const { return upserts.empty() && deletes.empty() && set_markers.empty() && clear_markers.empty(); }
+  bool empty() const {
+    return upserts.empty() && deletes.empty() && set_markers.empty() && clear_markers.empty() && pending.empty() &&
+           observed.empty() && delete_clusters.empty();
+  }
 };
 
 class InventoryStore {
@@ -83,6 +111,12 @@ class InventoryStore {
   virtual Result<std::vector<InventoryEntry>> Load(int64_t source_id) = 0;
   // The same rows without last_applied (left empty): what a no-op plan compares.
   virtual Result<std::vector<InventoryEntry>> LoadIndex(int64_t source_id) = 0;
+  // The rows of one cluster of one source without last_applied.
+  virtual Result<std::vector<InventoryEntry>> LoadClusterIndex(int64_t source_id, const std::string& cluster) = 0;
+  // The fleet-level rows (Clouds and Clusters: cluster "") of one source, with last_applied.
+  virtual Result<std::vector<InventoryEntry>> LoadFleet(int64_t source_id) = 0;
+  // Per cluster of one source (fleet rows not included): rows, pending rows, drifted rows.
+  virtual Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) = 0;
   // last_applied of exactly the rows of `refs` that exist (one snapshot), by ref.
   virtual Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                                    const std::vector<ObjectRef>& refs) = 0;
@@ -111,6 +145,9 @@ class SqliteInventoryStore : public InventoryStore {
 
   Result<std::vector<InventoryEntry>> Load(int64_t source_id) override;
   Result<std::vector<InventoryEntry>> LoadIndex(int64_t source_id) override;
+  Result<std::vector<InventoryEntry>> LoadClusterIndex(int64_t source_id, const std::string& cluster) override;
+  Result<std::vector<InventoryEntry>> LoadFleet(int64_t source_id) override;
+  Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) override;
   Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                            const std::vector<ObjectRef>& refs) override;
   Status Write(const InventoryBatch& batch) override;

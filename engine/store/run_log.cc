@@ -112,13 +112,6 @@ Result<std::vector<SyncRun>> SqliteRunLog::List(int limit) {
   }
 }
 
-Status SqliteRunLog::MarkInterrupted() {
-  Transaction tx(conn_);
-  CONVERGE_RETURN_IF_ERROR(tx.Begin());
-  CONVERGE_RETURN_IF_ERROR(conn_.Prepare(kInterrupt).Run());
-  return tx.Commit();
-}
-
 Status SqliteRunLog::MarkInterrupted(int64_t source_id) {
   static const std::string kSql = std::string(kInterrupt) + " AND source_id = ?1";
   Transaction tx(conn_);

@@ -69,10 +69,8 @@ class RunLog {
   // Newest first, with source_url filled; limit <= 0 returns every run. A run whose process
   // died reads "running" until MarkInterrupted runs.
   virtual Result<std::vector<SyncRun>> List(int limit) = 0;
-  // Flips every "running" run to "interrupted" (finished_at stays 0: the end is unknown). Only
-  // for a caller that knows no run is in progress anywhere (it holds the state-dir lock).
-  virtual Status MarkInterrupted() = 0;
-  // The same for the runs of one source: for a caller holding that source's lease.
+  // Flips every "running" run of one source to "interrupted" (finished_at stays 0: the end is
+  // unknown). For a caller holding that source's lease, so no run of it can be in progress.
   virtual Status MarkInterrupted(int64_t source_id) = 0;
 
   // Appends `batch` to the run's action results in one transaction, numbering them after the
@@ -89,7 +87,6 @@ class SqliteRunLog : public RunLog {
   Result<int64_t> Begin(int64_t source_id, const std::string& operation, const std::string& commit) override;
   Status Finish(const SyncRun& run) override;
   Result<std::vector<SyncRun>> List(int limit) override;
-  Status MarkInterrupted() override;
   Status MarkInterrupted(int64_t source_id) override;
   Status AppendActions(int64_t run_id, const std::vector<ActionRecord>& batch) override;
   Result<std::vector<ActionRecord>> ListActions(int64_t run_id) override;

@@ -1,13 +1,16 @@
-// ExecutePlan against the real sim provider on a real SQLite file, with a fake clock: cluster
-// readiness waits, retries with backoff, failure isolation per cluster, sync-wave health gates, and
-// the same outcome at 1 and 4 worker threads.
+// ExecutePlan against the real sim provider on a real SQLite file, and against the in-memory fake,
+// on simulated time: cluster readiness waits, retries with backoff, failure isolation (a failure
+// skips only what depends on it, naming it), sync-wave health gates, interruption, the recording
+// order, cloud operations, and the same outcome at 1 and 4 worker threads.
 #include "engine/apply/apply.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <atomic>
 #include <map>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -33,30 +36,70 @@ class TempState {
   std::string path_;
 };
 
-class Recorder : public InventoryRecorder, public ApplyObserver {
+// Records what ExecutePlan tells its observers, in order.
+class Recorder : public ApplyObserver {
  public:
   explicit Recorder(Env* env = nullptr) : env_(env) {}
   Status BeforeActions(const std::vector<const Action*>& actions) override {
-    for (const Action* a : actions) before.push_back(a->ref.ToString());
-    return Status::Ok();
-  }
-  void ActionStarted(const Action& a) override {
-    if (env_) started_at[a.ref.ToString()] = env_->NowMillis();
-  }
-  Status AfterAction(const Action& a, const Json* live) override {
-    after.push_back(a.ref.ToString());
-    if (live && a.type != ChangeType::kDelete) {
-      EXPECT_TRUE(live->contains("metadata"));
+    for (const Action* a : actions) {
+      before.push_back(a->ref.ToString());
+      events.push_back("pending " + a->ref.ToString());
     }
     return Status::Ok();
   }
+  void ActionStarted(const Action& a) override {
+    events.push_back("start " + a.ref.ToString());
+    if (env_) started_at[a.ref.ToString()] = env_->NowMillis();
+  }
+  Status AfterAction(const ActionResult& r, const Json* live) override {
+    after.push_back(r.action.ref.ToString());
+    outcomes[r.action.ref.ToString()] = r.outcome;
+    events.push_back(std::string(ActionOutcomeName(r.outcome)) + " " + r.action.ref.ToString());
+    if (r.outcome == ActionOutcome::kSucceeded && r.action.type != ChangeType::kDelete) {
+      EXPECT_TRUE(live && live->contains("metadata")) << r.action.ref.ToString();
+    } else {
+      EXPECT_EQ(live, nullptr);
+    }
+    return Status::Ok();
+  }
+  Status OperationStarted(const Action& a, const Operation& op) override {
+    events.push_back("operation " + op.id + " for " + a.ref.key.name);
+    return Status::Ok();
+  }
   void Retrying(const Action&, const Status&, int, int64_t) override { retries++; }
-  std::vector<std::string> before, after;
+  void StepFailed(const StepFailure& f) override { failed_steps.push_back(f.step); }
+
+  std::vector<std::string> before, after, events, failed_steps;
   std::map<std::string, int64_t> started_at;
+  std::map<std::string, ActionOutcome> outcomes;
   int retries = 0;
 
  private:
   Env* env_;
+};
+
+// Connectors for FleetTargets::connect, one per cluster, made on first use.
+class Connectors {
+ public:
+  Connectors(CloudProvider* provider, const ProviderRegistry* registry, ProviderContext ctx)
+      : provider_(provider), registry_(registry), ctx_(std::move(ctx)) {}
+  Result<ClusterConnector*> Get(const std::string& cluster, const CallOptions& options) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = conns_[cluster];
+    if (!slot) {
+      auto conn = ConnectToCluster(*provider_, *registry_, ctx_, cluster, options);
+      if (!conn.ok()) return conn.status();
+      slot = std::move(conn).value();
+    }
+    return slot.get();
+  }
+
+ private:
+  CloudProvider* provider_;
+  const ProviderRegistry* registry_;
+  ProviderContext ctx_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ClusterConnector>> conns_;
 };
 
 class ApplyTest : public ::testing::TestWithParam<int> {
@@ -72,8 +115,8 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     ASSERT_TRUE(p.ok()) << p.status().message();
     provider_ = std::move(p).value();
     ASSERT_TRUE(provider_->EnsureCloud({}).ok());
-    fleet_.registry = &ProviderRegistry::Global();
-    fleet_.context = Context();
+    connectors_ = std::make_unique<Connectors>(provider_.get(), &ProviderRegistry::Global(), Context());
+    fleet_.connect = [this](const std::string& cluster, const CallOptions& o) { return connectors_->Get(cluster, o); };
     for (const char* name : {"a", "b"}) clusters_.push_back(MakeCluster(name));
     for (const ClusterSpec& c : clusters_) {
       fleet_.clusters[c.name] = &c;
@@ -163,10 +206,13 @@ class ApplyTest : public ::testing::TestWithParam<int> {
     return plan;
   }
 
+  ApplyReport Run(const Plan& plan, Recorder* rec) { return ExecutePlan(plan, fleet_, options_, {rec}, &env_); }
+
   testing::SimulatedEnv env_;
   TempState state_;
   CloudSpec cloud_;
   std::unique_ptr<CloudProvider> provider_;
+  std::unique_ptr<Connectors> connectors_;
   std::vector<ClusterSpec> clusters_;
   FleetTargets fleet_;
   ApplyOptions options_;
@@ -175,7 +221,7 @@ class ApplyTest : public ::testing::TestWithParam<int> {
 TEST_P(ApplyTest, CreatesClustersThenObjectsWithinOneApply) {
   Recorder rec;
   int64_t start = env_.NowMillis();
-  ApplyReport report = ExecutePlan(FullPlan(), fleet_, options_, &rec, &rec, &env_);
+  ApplyReport report = Run(FullPlan(), &rec);
   ASSERT_TRUE(report.status.ok()) << report.status.message();
   EXPECT_EQ(report.succeeded, 8);
   EXPECT_EQ(report.failed, 0);
@@ -193,7 +239,7 @@ TEST_P(ApplyTest, CreatesClustersThenObjectsWithinOneApply) {
 
 TEST_P(ApplyTest, WaveWaitsForThePreviousWaveToBeHealthy) {
   Recorder rec(&env_);
-  ASSERT_TRUE(ExecutePlan(FullPlan(), fleet_, options_, &rec, &rec, &env_).status.ok());
+  ASSERT_TRUE(Run(FullPlan(), &rec).status.ok());
   // The wave-1 ConfigMap was applied only once the wave-0 Deployment's pods were ready, which the
   // sim makes take pod_start_seconds (2 s) after the Deployment was created.
   int64_t web = rec.started_at.at("a: Deployment/app/web");
@@ -212,9 +258,23 @@ TEST_P(ApplyTest, WaitTimesOutWhenPodsCannotBeScheduled) {
   plan.actions[3] = Create("a", Deployment("web", 500));  // far more than two nodes hold
   options_.timeout_ms = 30'000;
   options_.wait = true;
-  ApplyReport report = ExecutePlan(plan, fleet_, options_, &rec, &rec, &env_);
+  ApplyReport report = Run(plan, &rec);
   EXPECT_EQ(report.status.code(), Code::kTimeout) << report.status.message();
   EXPECT_NE(report.status.message().find("Deployment/app/web"), std::string::npos) << report.status.message();
+  // The wait that timed out is the failure, not the next wave's first action; that one is skipped
+  // and says what it waited on. Cluster b is not affected.
+  ASSERT_FALSE(report.failures.empty());
+  EXPECT_EQ(report.failures.front().step, "sync wave 0 on cluster a to be healthy");
+  EXPECT_EQ(rec.failed_steps.front(), "sync wave 0 on cluster a to be healthy");
+  EXPECT_EQ(rec.outcomes.at("a: Deployment/app/web"), ActionOutcome::kSucceeded);
+  EXPECT_EQ(rec.outcomes.at("a: ConfigMap/app/after-web"), ActionOutcome::kSkipped);
+  for (const ActionResult& r : report.results) {
+    if (r.action.ref.ToString() == "a: ConfigMap/app/after-web") {
+      EXPECT_NE(r.status.message().find("waits on sync wave 0 on cluster a to be healthy"), std::string::npos)
+          << r.status.message();
+    }
+  }
+  EXPECT_EQ(rec.outcomes.at("b: ConfigMap/app/after-web"), ActionOutcome::kSucceeded);
 }
 
 TEST_P(ApplyTest, RetryableApiErrorsAreRetried) {
@@ -224,7 +284,7 @@ TEST_P(ApplyTest, RetryableApiErrorsAreRetried) {
   Plan clusters_only;
   Plan full = FullPlan();
   clusters_only.actions = {full.actions[0], full.actions[1]};
-  ASSERT_TRUE(ExecutePlan(clusters_only, fleet_, options_, &rec, &rec, &env_).status.ok());
+  ASSERT_TRUE(Run(clusters_only, &rec).status.ok());
   env_.Advance(10'000);
   auto world = SimWorld::Open(state_.path(), &env_);
   ASSERT_TRUE(world.ok());
@@ -232,7 +292,7 @@ TEST_P(ApplyTest, RetryableApiErrorsAreRetried) {
   Plan objects;
   objects.actions.assign(full.actions.begin() + 2, full.actions.end());
   options_.max_attempts = 60;
-  ApplyReport report = ExecutePlan(objects, fleet_, options_, &rec, &rec, &env_);
+  ApplyReport report = Run(objects, &rec);
   EXPECT_TRUE(report.status.ok()) << report.status.message();
   EXPECT_GT(rec.retries, 0);
   unsetenv("CONVERGE_SIM_SEED");
@@ -243,7 +303,7 @@ TEST_P(ApplyTest, OutageFailsOneClusterAndSkipsItsRestOnly) {
   Plan full = FullPlan();
   Plan clusters_only;
   clusters_only.actions = {full.actions[0], full.actions[1]};
-  ASSERT_TRUE(ExecutePlan(clusters_only, fleet_, options_, &rec, &rec, &env_).status.ok());
+  ASSERT_TRUE(Run(clusters_only, &rec).status.ok());
   env_.Advance(10'000);
   auto world = SimWorld::Open(state_.path(), &env_);
   ASSERT_TRUE(world.ok());
@@ -251,15 +311,34 @@ TEST_P(ApplyTest, OutageFailsOneClusterAndSkipsItsRestOnly) {
   Plan objects;
   objects.actions.assign(full.actions.begin() + 2, full.actions.end());
   options_.max_attempts = 3;
-  ApplyReport report = ExecutePlan(objects, fleet_, options_, &rec, &rec, &env_);
+  ApplyReport report = Run(objects, &rec);
   EXPECT_FALSE(report.status.ok());
   EXPECT_EQ(report.succeeded, 3);  // everything on a
   EXPECT_EQ(report.failed, 1);     // the first action on b
-  EXPECT_EQ(report.skipped, 2);    // the rest of b
+  EXPECT_EQ(report.skipped, 2);    // what lives in b's Namespace
   for (const ActionResult& r : report.results) {
     if (r.action.ref.cluster == "a") {
       EXPECT_EQ(r.outcome, ActionOutcome::kSucceeded);
+    } else if (r.outcome == ActionOutcome::kSkipped) {
+      EXPECT_NE(r.status.message().find("waits on b: Namespace/app, which failed"), std::string::npos)
+          << r.status.message();
     }
+  }
+}
+
+TEST_P(ApplyTest, RowsArePendingBeforeAnyEffectOnTheirCluster) {
+  Recorder rec;
+  ASSERT_TRUE(Run(FullPlan(), &rec).status.ok());
+  // Every object of a cluster was announced before the first of them started.
+  for (const char* c : {"a", "b"}) {
+    std::string prefix = std::string(c) + ": ";
+    size_t last_pending = 0, first_start = rec.events.size();
+    for (size_t i = 0; i < rec.events.size(); i++) {
+      const std::string& e = rec.events[i];
+      if (e.rfind("pending " + prefix, 0) == 0) last_pending = i;
+      if (e.rfind("start " + prefix, 0) == 0) first_start = std::min(first_start, i);
+    }
+    EXPECT_LT(last_pending, first_start) << c;
   }
 }
 
@@ -285,8 +364,8 @@ class ApplyWithFakeProviderTest : public ::testing::Test {
     cluster_.manifest.body = std::make_shared<Json>(body);
     fleet_.clusters["a"] = &cluster_;
     fleet_.provider_of_cluster["a"] = provider_.get();
-    fleet_.registry = &registry_;
-    fleet_.context = ProviderContext{&env_, ""};
+    connectors_ = std::make_unique<Connectors>(provider_.get(), &registry_, ProviderContext{&env_, ""});
+    fleet_.connect = [this](const std::string& cluster, const CallOptions& o) { return connectors_->Get(cluster, o); };
     fake_.ClearCalls();
   }
 
@@ -304,6 +383,7 @@ class ApplyWithFakeProviderTest : public ::testing::Test {
   ProviderRegistry registry_;
   std::unique_ptr<testing::ScopedRegistration> installed_;
   std::unique_ptr<CloudProvider> provider_;
+  std::unique_ptr<Connectors> connectors_;
   ClusterSpec cluster_;
   FleetTargets fleet_;
   ApplyOptions options_;
@@ -321,7 +401,7 @@ TEST_F(ApplyWithFakeProviderTest, StartsTheClusterOperationThenAppliesWithDeadli
   plan.actions.push_back(ns);
   options_.call_timeout_ms = 7'000;
   const int64_t start = env_.MonotonicMillis();
-  ApplyReport report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {}, &env_);
   ASSERT_TRUE(report.status.ok()) << report.status.message();
   std::vector<std::string> methods;
   for (const testing::FakeCall& c : fake_.Calls()) {
@@ -329,8 +409,8 @@ TEST_F(ApplyWithFakeProviderTest, StartsTheClusterOperationThenAppliesWithDeadli
     if (c.method == "Connect") continue;  // ConnectorFactory::Connect takes no CallOptions
     EXPECT_EQ(c.deadline_ms, start + 7'000) << c.method;  // the fake clock did not move
   }
-  EXPECT_EQ(methods, (std::vector<std::string>{"StartApplyCluster", "GetCluster", "GetCluster", "Endpoint", "Connect",
-                                               "Apply"}));
+  EXPECT_EQ(methods, (std::vector<std::string>{"StartApplyCluster", "PollOperation", "GetCluster", "GetCluster",
+                                               "Endpoint", "Connect", "Apply"}));
   ASSERT_TRUE(fake_.Object("a", ObjectKey{"", "Namespace", "", "app"}).has_value());
 }
 
@@ -339,9 +419,9 @@ TEST_F(ApplyWithFakeProviderTest, ClusterDeleteWaitsForItsOperation) {
   Plan plan;
   plan.actions.push_back(ClusterAction(ChangeType::kDelete));
   options_.timeout_ms = 1'000;
-  ApplyReport report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {}, &env_);
   EXPECT_EQ(report.status.code(), Code::kTimeout) << report.status.message();
-  EXPECT_NE(report.status.message().find("delete of cluster a"), std::string::npos) << report.status.message();
+  EXPECT_NE(report.status.message().find("cluster a (delete operation"), std::string::npos) << report.status.message();
   EXPECT_EQ(fake_.CallCount("PollOperation"), 5);  // at 0, 250, 500, 750 and 1000 ms
   EXPECT_EQ(fake_.Phase("a"), "Deleting");
 
@@ -349,50 +429,135 @@ TEST_F(ApplyWithFakeProviderTest, ClusterDeleteWaitsForItsOperation) {
   EXPECT_EQ(fake_.Phase("a"), "");
   fake_.set_auto_complete(true);
   fake_.AddCluster("a");
-  report = ExecutePlan(plan, fleet_, options_, nullptr, nullptr, &env_);
+  report = ExecutePlan(plan, fleet_, options_, {}, &env_);
   EXPECT_TRUE(report.status.ok()) << report.status.message();
   EXPECT_EQ(fake_.Phase("a"), "");
 }
 
-TEST(RetryWithBackoffTest, DoublesAndCapsOnTheFakeClock) {
-  testing::SimulatedEnv env;
-  ApplyOptions o;
-  o.max_attempts = 6;
-  o.backoff_initial_ms = 100;
-  o.backoff_max_ms = 500;
-  std::vector<int64_t> delays;
-  int calls = 0;
-  Status st = RetryWithBackoff(
-      o, &env, [&] { return ++calls < 6 ? Status::Unavailable("down") : Status::Ok(); },
-      [&](const Status&, int, int64_t d) { delays.push_back(d); });
-  EXPECT_TRUE(st.ok());
-  EXPECT_EQ(delays, (std::vector<int64_t>{100, 200, 400, 500, 500}));
-  EXPECT_EQ(env.slept(), 1700);
+
+namespace {
+Action ObjectAction(const std::string& cluster, Json body, ChangeType type = ChangeType::kCreate) {
+  Action a;
+  a.type = type;
+  a.ref = ObjectRef{cluster, KeyOf(body)};
+  a.api_version = body.value("apiVersion", "");
+  if (type != ChangeType::kDelete) a.desired = std::make_shared<Json>(std::move(body));
+  return a;
+}
+Json NamespaceBody(const std::string& name) {
+  return {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
+}
+Json ConfigMapBody(const std::string& ns, const std::string& name) {
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", {{"k", "v"}}}};
+}
+}  // namespace
+
+TEST_F(ApplyWithFakeProviderTest, AFailureSkipsOnlyWhatLivesInItsNamespace) {
+  fake_.AddCluster("a");
+  Plan plan;
+  plan.actions = {ObjectAction("a", NamespaceBody("broken")), ObjectAction("a", NamespaceBody("fine")),
+                  ObjectAction("a", ConfigMapBody("broken", "x")), ObjectAction("a", ConfigMapBody("fine", "y"))};
+  fake_.FailNext("Apply", Status::Invalid("admission webhook denied the request"));  // the first Apply: Namespace broken
+  Recorder rec;
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {&rec}, &env_);
+  EXPECT_EQ(report.succeeded, 2);
+  EXPECT_EQ(report.failed, 1);
+  EXPECT_EQ(report.skipped, 1);
+  EXPECT_EQ(report.results[0].outcome, ActionOutcome::kFailed);
+  EXPECT_EQ(report.results[2].outcome, ActionOutcome::kSkipped);
+  EXPECT_EQ(report.results[2].status.message(),
+            "skipped: waits on a: Namespace/broken, which failed: admission webhook denied the request");
+  EXPECT_TRUE(fake_.Object("a", ObjectKey{"", "ConfigMap", "fine", "y"}).has_value());
+  EXPECT_EQ(report.status.message(), "a: Namespace/broken: admission webhook denied the request");
+  // Every action's end reached the observers, the skipped one included.
+  EXPECT_EQ(rec.outcomes.size(), 4u);
 }
 
-TEST(RetryWithBackoffTest, NonRetryableStopsAtOnce) {
-  testing::SimulatedEnv env;
-  int calls = 0;
-  Status st = RetryWithBackoff(ApplyOptions{}, &env, [&] {
-    ++calls;
-    return Status::Invalid("bad");
-  });
-  EXPECT_EQ(st.code(), Code::kInvalid);
-  EXPECT_EQ(calls, 1);
-  EXPECT_EQ(env.slept(), 0);
+TEST_F(ApplyWithFakeProviderTest, RetryableErrorsAreRetriedOnTimersWithBackoff) {
+  fake_.AddCluster("a");
+  Plan plan;
+  plan.actions = {ObjectAction("a", NamespaceBody("app"))};
+  fake_.FailNext("Apply", Status::Unavailable("503"), 3);
+  options_.backoff_initial_ms = 100;
+  Recorder rec;
+  int64_t start = env_.MonotonicMillis();
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {&rec}, &env_);
+  ASSERT_TRUE(report.status.ok()) << report.status.message();
+  EXPECT_EQ(rec.retries, 3);
+  EXPECT_EQ(report.results[0].attempts, 4);
+  EXPECT_EQ(env_.MonotonicMillis() - start, 100 + 200 + 400);  // backoff on the simulated clock
+  EXPECT_EQ(env_.slept(), 0);                                   // timers, not sleeps
 }
 
-TEST(RetryWithBackoffTest, GivesUpAfterMaxAttempts) {
-  testing::SimulatedEnv env;
-  ApplyOptions o;
-  o.max_attempts = 3;
-  int calls = 0;
-  Status st = RetryWithBackoff(o, &env, [&] {
-    ++calls;
-    return Status::Unavailable("down");
-  });
-  EXPECT_EQ(st.code(), Code::kUnavailable);
-  EXPECT_EQ(calls, 3);
+TEST_F(ApplyWithFakeProviderTest, AStopRequestStartsNothingNewAndRecordsWhatRan) {
+  fake_.AddCluster("a");
+  Plan plan;
+  for (int i = 0; i < 5; i++) plan.actions.push_back(ObjectAction("a", ConfigMapBody("default", "c" + std::to_string(i))));
+  std::atomic<bool> stop{false};
+  options_.stop = &stop;
+  struct StopAfterFirst : Recorder {
+    std::atomic<bool>* stop;
+    Status AfterAction(const ActionResult& r, const Json* live) override {
+      if (r.outcome == ActionOutcome::kSucceeded) stop->store(true);  // as if SIGTERM came now
+      return Recorder::AfterAction(r, live);
+    }
+  } rec;
+  rec.stop = &stop;
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {&rec}, &env_);
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.succeeded, 1);
+  EXPECT_EQ(report.not_run, 4);
+  EXPECT_EQ(fake_.CallCount("Apply"), 1);
+  EXPECT_NE(report.status.message().find("interrupted: 1 of 5 actions ran, 4 were not started"), std::string::npos)
+      << report.status.message();
+  EXPECT_EQ(rec.outcomes.size(), 5u);  // the run log hears of every action
+  EXPECT_EQ(rec.outcomes.at("a: ConfigMap/default/c4"), ActionOutcome::kNotRun);
+}
+
+TEST_F(ApplyWithFakeProviderTest, OperationIdsAreRecordedAndEarlierOnesPolledFirst) {
+  fake_.AddCluster("a");
+  // A previous run started an update and died: its operation is still running.
+  auto earlier = provider_->StartApplyCluster(cluster_, {});
+  ASSERT_TRUE(earlier.ok()) << earlier.status().message();
+  fleet_.unfinished_operations["a"] = {*earlier};
+  fake_.set_auto_complete(true);
+  fake_.CompleteOperation(earlier->id);
+  fake_.ClearCalls();
+  Plan plan;
+  plan.actions.push_back(ClusterAction(ChangeType::kUpdate));
+  struct Ops : Recorder {
+    Status OperationFinished(const Operation& op, const Status& result) override {
+      finished.push_back(op.id + (result.ok() ? " ok" : " failed"));
+      return Status::Ok();
+    }
+    std::vector<std::string> finished;
+  } rec;
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {&rec}, &env_);
+  ASSERT_TRUE(report.status.ok()) << report.status.message();
+  std::vector<testing::FakeCall> calls = fake_.Calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[0].method, "PollOperation");  // the earlier operation, before anything new
+  EXPECT_EQ(calls[0].key, earlier->id);
+  EXPECT_EQ(calls[1].method, "StartApplyCluster");
+  ASSERT_EQ(rec.finished.size(), 2u);
+  EXPECT_EQ(rec.finished[0], earlier->id + " ok");
+  bool recorded = false;
+  for (const std::string& e : rec.events) recorded |= e.rfind("operation ", 0) == 0;
+  EXPECT_TRUE(recorded);
+}
+
+TEST_F(ApplyWithFakeProviderTest, AFailingRecorderFailsTheActionBeforeItsEffect) {
+  fake_.AddCluster("a");
+  Plan plan;
+  plan.actions = {ObjectAction("a", NamespaceBody("app"))};
+  struct Broken : Recorder {
+    Status BeforeActions(const std::vector<const Action*>&) override { return Status::Unavailable("disk full", false); }
+  } rec;
+  ApplyReport report = ExecutePlan(plan, fleet_, options_, {&rec}, &env_);
+  EXPECT_FALSE(report.status.ok());
+  EXPECT_NE(report.status.message().find("disk full"), std::string::npos) << report.status.message();
+  EXPECT_EQ(fake_.CallCount("Apply"), 0);  // nothing applied that the store does not know of
+  EXPECT_EQ(report.results[0].outcome, ActionOutcome::kSkipped);
 }
 
 }  // namespace

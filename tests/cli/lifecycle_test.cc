@@ -1,13 +1,16 @@
 // Cluster lifecycle, faults and crashes through the real binary: node pool scale and version
-// upgrade from Git, deletion protection and --allow-destroy, an outage isolating one cluster, and
-// kill -9 in the middle of an apply.
+// upgrade from Git, deletion protection and --allow-destroy, an outage isolating one cluster,
+// kill -9 and SIGTERM in the middle of an apply, and a second apply while one runs. Mid-apply
+// moments are found by reading the running apply's progress from a pipe, never by sleeping.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
 
 #include "tests/cli/cli_harness.h"
 
@@ -48,6 +51,65 @@ class LifecycleTest : public ::testing::Test {
       web.replace(at, 22, "cluster-selector: tier=prod\n");
     h_.repo().WriteFile("apps/web.yaml", web);
     h_.repo().Commit("retire beta");
+  }
+
+  // Writes 20 ConfigMaps for both clusters and slows every API call, so that an apply of them is
+  // surely in flight when the test acts.
+  void ManyObjectsSlowly() {
+    for (int i = 0; i < 20; i++) {
+      h_.repo().WriteFile("apps/many-" + std::to_string(i) + ".yaml",
+                          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many-" + std::to_string(i) +
+                              "\n  namespace: web\n  annotations:\n    converge.dev/clusters: alpha,beta\ndata:\n  i: \"" +
+                              std::to_string(i) + "\"\n");
+    }
+    h_.repo().Commit("many");
+    ASSERT_EQ(h_.Converge("sim fault alpha latency=100").exit_code, 0);
+    ASSERT_EQ(h_.Converge("sim fault beta latency=100").exit_code, 0);
+  }
+
+  // An apply in the background whose progress (stderr) the test reads line by line.
+  struct Background {
+    pid_t pid = -1;
+    FILE* err = nullptr;
+    std::string seen;  // every line read so far
+    // Reads progress until a line contains `text`; false at EOF (the apply ended first).
+    bool WaitFor(const std::string& text) {
+      char buf[4096];
+      while (fgets(buf, sizeof buf, err) != nullptr) {
+        seen += buf;
+        if (std::string(buf).find(text) != std::string::npos) return true;
+      }
+      return false;
+    }
+    // Reads the rest of the output and reaps the process; returns its wait status.
+    int Finish() {
+      char buf[4096];
+      while (fgets(buf, sizeof buf, err) != nullptr) seen += buf;
+      fclose(err);
+      int status = 0;
+      waitpid(pid, &status, 0);
+      return status;
+    }
+  };
+
+  Background StartApply() {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    Background b;
+    b.pid = fork();
+    if (b.pid == 0) {
+      close(fds[0]);
+      dup2(fds[1], STDERR_FILENO);
+      if (FILE* null = fopen("/dev/null", "w")) dup2(fileno(null), STDOUT_FILENO);
+      std::string state = h_.state_dir();
+      std::string url = h_.url();
+      execl(CONVERGE_BINARY, CONVERGE_BINARY, "--state-dir", state.c_str(), "apply", "--repo", url.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    b.err = fdopen(fds[0], "r");
+    return b;
   }
 
   FleetHarness h_;
@@ -187,31 +249,12 @@ TEST_F(LifecycleTest, OutageIsolatesOneClusterUntilHealed) {
 }
 
 TEST_F(LifecycleTest, KillDashNineMidApplyThenNextApplyConverges) {
-  // Slow every API call so the apply is surely in flight when it is killed.
-  for (int i = 0; i < 20; i++) {
-    h_.repo().WriteFile("apps/many-" + std::to_string(i) + ".yaml",
-                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many-" + std::to_string(i) +
-                            "\n  namespace: web\n  annotations:\n    converge.dev/clusters: alpha,beta\ndata:\n  i: \"" +
-                            std::to_string(i) + "\"\n");
-  }
-  h_.repo().Commit("many");
-  ASSERT_EQ(h_.Converge("sim fault alpha latency=100").exit_code, 0);
-  ASSERT_EQ(h_.Converge("sim fault beta latency=100").exit_code, 0);
-
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::string state = h_.state_dir();
-    std::string url = h_.url();
-    execl(CONVERGE_BINARY, CONVERGE_BINARY, "--state-dir", state.c_str(), "apply", "--repo", url.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the apply finished before it was killed; slow it down further";
+  ManyObjectsSlowly();
+  Background apply = StartApply();
+  ASSERT_TRUE(apply.WaitFor("ConfigMap/web/many-")) << "the apply ended first:\n" << apply.seen;
+  kill(apply.pid, SIGKILL);
+  int status = apply.Finish();
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the apply finished before it was killed:\n" << apply.seen;
 
   ASSERT_EQ(h_.Converge("sim heal alpha").exit_code, 0);
   ASSERT_EQ(h_.Converge("sim heal beta").exit_code, 0);
@@ -234,6 +277,42 @@ TEST_F(LifecycleTest, KillDashNineMidApplyThenNextApplyConverges) {
   ASSERT_EQ(h_.WithRepo("apply").exit_code, 0);
   list = h_.Json(h_.Converge("sim list -o json"));
   for (const auto& o : list["objects"]) EXPECT_NE(o["name"].get<std::string>().rfind("many-", 0), 0u) << o.dump();
+}
+
+TEST_F(LifecycleTest, SigtermStopsStartingStepsRecordsTheRunAndExitsOne) {
+  ManyObjectsSlowly();
+  Background apply = StartApply();
+  ASSERT_TRUE(apply.WaitFor("ConfigMap/web/many-")) << "the apply ended first:\n" << apply.seen;
+  kill(apply.pid, SIGTERM);
+  int status = apply.Finish();
+  ASSERT_TRUE(WIFEXITED(status)) << apply.seen;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << apply.seen;
+  EXPECT_NE(apply.seen.find("error: interrupted by SIGTERM: interrupted: "), std::string::npos) << apply.seen;
+  EXPECT_NE(apply.seen.find("were not started"), std::string::npos) << apply.seen;
+  json hist = h_.Json(h_.Converge("history -o json"));
+  ASSERT_FALSE(hist["runs"].empty());
+  EXPECT_EQ(hist["runs"][0]["result"], "interrupted") << hist.dump(2);
+  EXPECT_GT(hist["runs"][0]["created"].get<int>(), 0) << hist.dump(2);   // what ran is recorded
+  EXPECT_LT(hist["runs"][0]["created"].get<int>(), 40) << hist.dump(2);  // and it stopped early
+  // The next apply finishes the job.
+  ASSERT_EQ(h_.Converge("sim heal alpha").exit_code, 0);
+  ASSERT_EQ(h_.Converge("sim heal beta").exit_code, 0);
+  RunResult again = h_.WithRepo("apply");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+}
+
+TEST_F(LifecycleTest, ASecondApplyOfTheSameSourceIsRefusedWhileOneRuns) {
+  ManyObjectsSlowly();
+  Background apply = StartApply();
+  ASSERT_TRUE(apply.WaitFor("ConfigMap/web/many-")) << "the apply ended first:\n" << apply.seen;
+  RunResult second = h_.WithRepo("apply");
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("pid " + std::to_string(apply.pid)), std::string::npos) << second.err;
+  // A plan meanwhile works (read-only).
+  EXPECT_NE(h_.WithRepo("plan").exit_code, 1);
+  kill(apply.pid, SIGTERM);
+  apply.Finish();
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Store (opening, migrations, damage, and the parts it had before the split by concept) and
-// StateLock, against real SQLite files and lock files in a temporary directory.
+// Store (opening, migrations, damage, and the parts it had before the split by concept), against
+// real SQLite files in a temporary directory.
 #include "engine/store/store.h"
 
 #include <sqlite3.h>
@@ -13,7 +13,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "engine/store/state_lock.h"
 #include "tests/store/store_fixture.h"
 #include "tests/testing/processes.h"
 
@@ -330,12 +329,13 @@ TEST_F(StoreTest, SyncRunErrors) {
 }
 
 TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
-  int64_t finished = 0, crashed = 0;
+  int64_t finished = 0, crashed = 0, src_id = 0;
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
     auto src = store->sources()->Upsert("u", "r", "p");
     ASSERT_TRUE(src.ok());
+    src_id = src->id;
     finished = *store->runs()->Begin(src->id, "apply", "c1");
     SyncRun run;
     run.id = finished;
@@ -349,7 +349,7 @@ TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ((*runs)[0].result, "running");
 
-  ASSERT_TRUE(store->runs()->MarkInterrupted().ok());
+  ASSERT_TRUE(store->runs()->MarkInterrupted(src_id).ok());
   runs = store->runs()->List(0);
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 2u);
@@ -359,7 +359,7 @@ TEST_F(StoreTest, MarkInterruptedFlipsOnlyRunningRuns) {
   EXPECT_FALSE((*runs)[0].message.empty());
   EXPECT_EQ((*runs)[1].id, finished);
   EXPECT_EQ((*runs)[1].result, "succeeded");
-  EXPECT_TRUE(store->runs()->MarkInterrupted().ok());  // nothing running: a no-op
+  EXPECT_TRUE(store->runs()->MarkInterrupted(src_id).ok());  // nothing running: a no-op
 }
 
 TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
@@ -508,67 +508,6 @@ TEST_F(StoreTest, TwoConnectionsShareTheFile) {
   auto loaded = a->inventory()->Load(src->id);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->size(), 1u);
-}
-
-// ---- StateLock ----
-
-TEST(StateLockTest, SecondAcquirerIsRefusedUntilRelease) {
-  TempDir dir;
-  const std::string state_dir = dir.Join("state");  // created by Acquire
-  auto first = StateLock::Acquire(state_dir, /*wait=*/false);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_EQ((*first)->path(), state_dir + "/converge.lock");
-
-  auto second = StateLock::Acquire(state_dir, /*wait=*/false);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), Code::kConflict);
-  EXPECT_THAT(second.status().message(), HasSubstr("another converge is running on state dir " + state_dir +
-                                                   " (pid " + std::to_string(getpid()) + ")"));
-
-  first = Status::Internal("released");  // destroys the lock
-  auto third = StateLock::Acquire(state_dir, /*wait=*/false);
-  EXPECT_TRUE(third.ok()) << third.status().ToString();
-}
-
-TEST(StateLockTest, ExcludesAnotherProcess) {
-  TempDir dir;
-  auto held = StateLock::Acquire(dir.path(), /*wait=*/false);
-  ASSERT_TRUE(held.ok());
-
-  auto child_result = [&]() {
-    pid_t pid = fork();
-    if (pid == 0) {
-      auto lock = StateLock::Acquire(dir.path(), /*wait=*/false);
-      _exit(lock.ok() ? 0 : lock.status().code() == Code::kConflict ? 3 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
-  EXPECT_EQ(child_result(), 3);  // held by us: the child is refused
-  held = Status::Internal("released");
-  EXPECT_EQ(child_result(), 0);  // released: the child gets it
-}
-
-TEST(StateLockTest, WaitingAcquirerBlocksUntilRelease) {
-  TempDir dir;
-  auto held = StateLock::Acquire(dir.path(), /*wait=*/true);
-  ASSERT_TRUE(held.ok());
-  testing::Pipe report;  // the waiter sends 'A' once it holds the lock
-  pid_t waiter = fork();
-  if (waiter == 0) {
-    testing::CloseInheritedDescriptors(report.write_fd());
-    auto lock = StateLock::Acquire(dir.path(), /*wait=*/true);
-    report.Send(lock.ok() ? 'A' : 'E');
-    _exit(lock.ok() ? 0 : 3);
-  }
-  report.CloseWrite();
-  // The kernel shows the waiter blocked on our lock, and it has not reported: it cannot have it.
-  EXPECT_TRUE(testing::WaitUntilBlockedOnFlock(waiter, (*held)->path(), report));
-  EXPECT_FALSE(report.Ready());
-  held = Status::Internal("released");
-  EXPECT_EQ(report.Receive(), 'A');
-  EXPECT_EQ(testing::WaitForExit(waiter), 0);
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+#include "engine/diff/classify.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/hash.h"
+
+namespace converge {
+
+const char* DecisionName(Decision d) {
+  switch (d) {
+    case Decision::kCreate: return "create";
+    case Decision::kUpdate: return "update";
+    case Decision::kDelete: return "delete";
+    case Decision::kUnchanged: return "unchanged";
+    case Decision::kAdopt: return "adopt";
+    case Decision::kRefresh: return "refresh";
+    case Decision::kForget: return "forget";
+  }
+  return "unknown";
+}
+
+std::string DesiredHash(const Json& desired) { return Sha256Hex(desired.dump()); }
+
+std::string ResourceVersionOf(const Json& live) {
+  auto md = live.find("metadata");
+  if (md == live.end() || !md->is_object()) return "";
+  auto rv = md->find("resourceVersion");
+  return rv != md->end() && rv->is_string() ? rv->get<std::string>() : "";
+}
+
+Quick QuickClassify(const std::string& desired_hash, const std::string& live_version, const Recorded* row, bool prune) {
+  const bool desired = !desired_hash.empty(), live = !live_version.empty();
+  if (!desired && !live) return row && prune ? Quick::kForget : Quick::kIgnore;
+  if (desired && live && row && !row->pending && !row->drift && row->desired_hash == desired_hash &&
+      row->live_version == live_version) {
+    return Quick::kUnchanged;
+  }
+  if (!desired && (!row || !prune)) return Quick::kIgnore;
+  return Quick::kNeedBodies;
+}
+
+Classification Classify(const Json* desired, const std::string& desired_hash, const Json* live,
+                        const std::string& live_version, const Recorded* row, bool prune) {
+  Classification out;
+  if (!desired) {
+    if (!row) return out;  // not converge's
+    if (!live) {
+      out.decision = prune ? Decision::kForget : Decision::kUnchanged;
+      return out;
+    }
+    if (!prune) return out;
+    out.decision = Decision::kDelete;
+    out.diff = DiffObject(nullptr, live, nullptr);
+    return out;
+  }
+  const bool same_desired = row && !row->pending && row->desired_hash == desired_hash;
+  out.diff = DiffObject(desired, live, row ? row->last_applied : nullptr);
+  switch (out.diff.type) {
+    case ChangeType::kCreate:
+      out.decision = Decision::kCreate;
+      return out;
+    case ChangeType::kUpdate:
+      out.decision = Decision::kUpdate;
+      out.drift = same_desired;
+      return out;
+    case ChangeType::kDelete:  // cannot happen with a desired object; keep the compiler honest
+    case ChangeType::kUnchanged:
+      break;
+  }
+  out.diff = ObjectDiff{};
+  if (!same_desired) {
+    out.decision = Decision::kAdopt;
+  } else if (row->live_version != live_version || row->drift) {
+    out.decision = Decision::kRefresh;
+  } else {
+    out.decision = Decision::kUnchanged;
+  }
+  return out;
+}
+
+}  // namespace converge

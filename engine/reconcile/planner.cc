@@ -1,0 +1,355 @@
+#include "engine/reconcile/planner.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/env.h"
+#include "engine/diff/classify.h"
+#include "engine/health/health.h"
+#include "engine/observe/fleet_session.h"
+
+namespace converge {
+namespace {
+
+ObjectRef FleetRef(const char* kind, const std::string& name) {
+  return ObjectRef{"", ObjectKey{kConvergeGroup, kind, "", name}};
+}
+
+Recorded RecordedOf(const InventoryEntry& e, const Json* last_applied) {
+  Recorded r;
+  r.desired_hash = e.desired_hash;
+  r.live_version = e.live_version;
+  r.last_applied = last_applied;
+  r.pending = e.pending;
+  r.drift = e.drift;
+  return r;
+}
+
+class Planning {
+ public:
+  Planning(const PlannerInput& in, Observer* observer, FleetSession* session, InventoryReader* inventory, Env* env)
+      : in_(in), observer_(observer), session_(session), inventory_(inventory), env_(env) {}
+
+  Result<PlannerOutput> Run() {
+    CONVERGE_RETURN_IF_ERROR(PlanClusters());
+    std::set<std::string> names;
+    for (const auto& [ref, d] : in_.desired->objects)
+      if (!ref.cluster.empty()) names.insert(ref.cluster);
+    for (const auto& [cluster, summary] : *in_.summaries)
+      if (summary.rows > 0) names.insert(cluster);
+    for (const std::string& cluster : names) {
+      CONVERGE_RETURN_IF_ERROR(PlanObjects(cluster));
+      if (out_.needs_git) return std::move(out_);
+    }
+    Result<std::vector<Action>> ordered = OrderActions(std::move(actions_));
+    if (!ordered.ok()) return ordered.status();
+    out_.plan.actions = std::move(ordered).value();
+    for (const Action& a : out_.plan.actions) {
+      if (a.type == ChangeType::kCreate) out_.plan.summary.create++;
+      if (a.type == ChangeType::kUpdate) out_.plan.summary.update++;
+      if (a.type == ChangeType::kDelete) out_.plan.summary.del++;
+    }
+    out_.plan.summary.unchanged = unchanged_;
+    return std::move(out_);
+  }
+
+ private:
+  const ClusterLive* Live(const std::string& cluster) const {
+    auto it = in_.clusters->find(cluster);
+    return it == in_.clusters->end() ? nullptr : &it->second;
+  }
+
+  const InventoryEntry* FleetRow(const ObjectRef& ref) const {
+    auto it = in_.fleet_rows->find(ref);
+    return it == in_.fleet_rows->end() ? nullptr : &it->second;
+  }
+
+  void Unreachable(const std::string& cluster, const Status& why) {
+    out_.unreachable_clusters.push_back(cluster);
+    out_.warnings.push_back({"", 0, 0, "cluster " + cluster + " is unreachable (" + why.message() +
+                                           "): its objects were not compared and will not be applied"});
+    out_.cache.clear_markers.push_back({in_.source_id, cluster});
+  }
+
+  // Applies one classification: an action, an adoption, a cache update, or nothing.
+  void Decide(const ObjectRef& ref, const DesiredObject* d, const Json* desired_body, const Json* live,
+              const std::string& live_version, const InventoryEntry* row, const Json* last_applied, bool* changed) {
+    Recorded recorded;
+    if (row) recorded = RecordedOf(*row, last_applied);
+    Classification c = Classify(desired_body, d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
+    switch (c.decision) {
+      case Decision::kUnchanged:
+        if (d) unchanged_++;
+        return;
+      case Decision::kRefresh: {
+        unchanged_++;
+        out_.cache.observed.push_back({in_.source_id, ref, live_version, false});
+        return;
+      }
+      case Decision::kAdopt: {
+        unchanged_++;
+        InventoryEntry e;
+        e.source_id = in_.source_id;
+        e.ref = ref;
+        e.api_version = d->api_version;
+        e.last_applied = RedactSecret(*desired_body).dump();  // Secret values never reach the store
+        e.desired_hash = d->hash;
+        e.live_version = live_version;
+        HealthStatus h = AssessHealth(live);
+        e.health = HealthName(h.health);
+        e.health_message = h.message;
+        e.updated_at = env_->NowMillis();
+        out_.adopt.push_back(std::move(e));
+        *changed = true;
+        return;
+      }
+      case Decision::kForget:
+        out_.cache.deletes.push_back({in_.source_id, ref});
+        return;
+      case Decision::kCreate:
+      case Decision::kUpdate:
+      case Decision::kDelete:
+        break;
+    }
+    *changed = true;
+    if (c.drift && row && !row->drift) out_.cache.observed.push_back({in_.source_id, ref, row->live_version, true});
+    Action a;
+    a.type = c.decision == Decision::kCreate ? ChangeType::kCreate
+             : c.decision == Decision::kUpdate ? ChangeType::kUpdate
+                                               : ChangeType::kDelete;
+    a.ref = ref;
+    a.api_version = d ? d->api_version : (row ? row->api_version : "");
+    if (d && desired_body) a.desired = d->body ? d->body : std::make_shared<Json>(*desired_body);
+    a.diff = std::move(c.diff.unified);
+    a.source_file = d && d->file != kInventoryFile ? d->Where() : "";
+    if (row) out_.rows[ref] = *row;
+    actions_.push_back(std::move(a));
+  }
+
+  Status PlanClusters() {
+    for (const ClusterSpec& c : in_.desired->clusters) {
+      const ClusterLive* live = Live(c.name);
+      if (!live || !live->reachable.ok()) {
+        return live ? live->reachable : Status::Internal("cluster " + c.name + " was not observed");
+      }
+      ObjectRef ref = FleetRef("Cluster", c.name);
+      const DesiredObject& d = in_.desired->objects.at(ref);
+      const InventoryEntry* row = FleetRow(ref);
+      std::optional<Json> last;
+      if (row && !row->last_applied.empty()) last = Json::parse(row->last_applied);
+      bool changed = false;
+      Decide(ref, &d, d.body.get(), live->cluster.get(), live->resource_version, row,
+             last ? &*last : nullptr, &changed);
+    }
+    for (const ClusterSpec& c : *in_.removed) {
+      ObjectRef ref = FleetRef("Cluster", c.name);
+      const ClusterLive* live = Live(c.name);
+      if (!live || !live->reachable.ok()) {
+        Unreachable(c.name, live ? live->reachable : Status::Unavailable("not observed"));
+        removed_.insert(c.name);
+        continue;
+      }
+      if (!live->cluster) {  // gone already: so are its objects
+        if (in_.prune) {
+          out_.cache.deletes.push_back({in_.source_id, ref});
+          gone_.insert(c.name);
+        }
+        removed_.insert(c.name);
+        continue;
+      }
+      removed_.insert(c.name);
+      if (!in_.allow_destroy) {
+        out_.kept_clusters.push_back(c.name);
+        out_.warnings.push_back(
+            {"", 0, 0,
+             "cluster " + c.name + " is no longer declared in Git and is kept: run apply --allow-destroy to delete it"});
+        continue;
+      }
+      if (!in_.prune) continue;
+      const InventoryEntry* row = FleetRow(ref);
+      bool changed = false;
+      Decide(ref, nullptr, nullptr, live->cluster.get(), live->resource_version, row, nullptr, &changed);
+    }
+    return Status::Ok();
+  }
+
+  Status PlanObjects(const std::string& cluster) {
+    const bool declared = in_.desired->Cluster(cluster) != nullptr;
+    const ClusterLive* live = Live(cluster);
+    auto summary_it = in_.summaries->find(cluster);
+    const ClusterSummary summary = summary_it == in_.summaries->end() ? ClusterSummary{} : summary_it->second;
+
+    if (!declared) {
+      // Gone (destroyed, or its cloud is gone): its rows go too. Kept, destroyed with the cluster,
+      // or without prune: nothing to plan.
+      bool known = session_->ProviderOfCluster(cluster) != nullptr;
+      if ((!known || gone_.count(cluster)) && in_.prune) return ForgetAll(cluster);
+      return Status::Ok();
+    }
+    if (!live || !live->reachable.ok()) return Status::Ok();  // PlanClusters failed already
+    std::vector<const DesiredObject*> desired;
+    for (auto it = in_.desired->objects.lower_bound(ObjectRef{cluster, {}});
+         it != in_.desired->objects.end() && it->first.cluster == cluster; ++it) {
+      desired.push_back(&it->second);
+    }
+    if (!live->ready() && in_.desired->from_inventory) {
+      out_.needs_git = true;  // the inventory path lists no objects to create
+      return Status::Ok();
+    }
+    if (!live->ready()) {
+      // Being created (or not yet): everything desired is new, nothing can be observed.
+      bool changed = false;
+      for (const DesiredObject* d : desired) Decide(d->ref, d, d->body.get(), nullptr, "", nullptr, nullptr, &changed);
+      return Status::Ok();
+    }
+    if (!live->objects_reachable.ok()) {
+      Unreachable(cluster, live->objects_reachable);
+      return Status::Ok();
+    }
+    auto recorded = in_.markers->find(cluster);
+    const bool marker_unchanged =
+        !live->marker.empty() && recorded != in_.markers->end() && recorded->second == live->marker;
+    if (in_.desired->from_inventory && marker_unchanged && summary.pending == 0 && summary.drift == 0) {
+      unchanged_ += summary.rows;  // nothing in the cluster moved since it last matched
+      return Status::Ok();
+    }
+
+    Result<std::vector<InventoryEntry>> rows_or = summary.rows > 0 ? inventory_->ClusterRows(cluster)
+                                                                  : Result<std::vector<InventoryEntry>>(std::vector<InventoryEntry>{});
+    if (!rows_or.ok()) return rows_or.status();
+    std::map<ObjectRef, InventoryEntry> rows;
+    for (InventoryEntry& e : *rows_or) {
+      ObjectRef ref = e.ref;
+      rows.emplace(std::move(ref), std::move(e));
+    }
+    // Everything to look at: what Git wants here and what converge put here.
+    std::vector<ObjectRef> refs;
+    std::map<ObjectRef, const DesiredObject*> by_ref;
+    for (const DesiredObject* d : desired) {
+      by_ref[d->ref] = d;
+      refs.push_back(d->ref);
+    }
+    for (const auto& [ref, row] : rows)
+      if (!by_ref.count(ref)) refs.push_back(ref);
+
+    // Versions: from the rows when the marker says nothing moved, else asked in one call.
+    std::vector<std::string> versions(refs.size());
+    std::vector<ObjectKey> ask_keys;
+    std::vector<size_t> ask_at;
+    for (size_t i = 0; i < refs.size(); i++) {
+      auto row = rows.find(refs[i]);
+      if (marker_unchanged && row != rows.end() && !row->second.pending) {
+        versions[i] = row->second.live_version;
+      } else {
+        ask_keys.push_back(refs[i].key);
+        ask_at.push_back(i);
+      }
+    }
+    const bool checked_all = ask_keys.size() == refs.size();
+    Result<std::vector<std::string>> asked = observer_->Versions(cluster, ask_keys);
+    if (!asked.ok()) {
+      Unreachable(cluster, asked.status());
+      return Status::Ok();
+    }
+    for (size_t k = 0; k < ask_at.size(); k++) versions[ask_at[k]] = (*asked)[k];
+
+    // The cheap comparison; bodies only for what it cannot settle.
+    std::vector<size_t> need;
+    for (size_t i = 0; i < refs.size(); i++) {
+      auto d = by_ref.find(refs[i]);
+      auto row = rows.find(refs[i]);
+      const InventoryEntry* r = row == rows.end() ? nullptr : &row->second;
+      std::string hash = d != by_ref.end() ? d->second->hash : (in_.desired->from_inventory && r ? r->desired_hash : "");
+      Recorded rec;
+      if (r) rec = RecordedOf(*r, nullptr);
+      switch (QuickClassify(hash, versions[i], r ? &rec : nullptr, in_.prune)) {
+        case Quick::kUnchanged: unchanged_++; break;
+        case Quick::kIgnore: break;
+        case Quick::kForget: out_.cache.deletes.push_back({in_.source_id, refs[i]}); break;
+        case Quick::kNeedBodies: need.push_back(i); break;
+      }
+    }
+    bool changed = false;
+    if (!need.empty()) {
+      std::vector<ObjectKey> keys;
+      std::vector<ObjectRef> with_rows;
+      for (size_t i : need) {
+        keys.push_back(refs[i].key);
+        if (rows.count(refs[i])) with_rows.push_back(refs[i]);
+      }
+      Result<std::vector<std::optional<Json>>> bodies = observer_->Bodies(cluster, keys);
+      if (!bodies.ok()) {
+        Unreachable(cluster, bodies.status());
+        return Status::Ok();
+      }
+      Result<std::map<ObjectRef, std::string>> last = inventory_->LastApplied(with_rows);
+      if (!last.ok()) return last.status();
+      for (size_t k = 0; k < need.size(); k++) {
+        const ObjectRef& ref = refs[need[k]];
+        const std::optional<Json>& live_body = (*bodies)[k];
+        auto row = rows.find(ref);
+        const InventoryEntry* r = row == rows.end() ? nullptr : &row->second;
+        std::optional<Json> last_applied;
+        if (auto l = last->find(ref); l != last->end() && !l->second.empty()) last_applied = Json::parse(l->second);
+        auto d = by_ref.find(ref);
+        if (d != by_ref.end()) {
+          Decide(ref, d->second, d->second->body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+                 last_applied ? &*last_applied : nullptr, &changed);
+        } else if (in_.desired->from_inventory && r && last_applied) {
+          // The no-op path: the desired state is what converge last applied.
+          if (IsSecret(*last_applied) && live_body &&
+              DiffObject(&*last_applied, &*live_body, &*last_applied).type != ChangeType::kUnchanged) {
+            out_.needs_git = true;  // the inventory cannot restore a Secret's values
+            return Status::Ok();
+          }
+          DesiredObject from_row;
+          from_row.ref = ref;
+          from_row.api_version = r->api_version;
+          from_row.hash = r->desired_hash;
+          from_row.body = std::make_shared<Json>(*last_applied);
+          from_row.file = kInventoryFile;
+          Decide(ref, &from_row, from_row.body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+                 &*last_applied, &changed);
+        } else {
+          Decide(ref, nullptr, nullptr, live_body ? &*live_body : nullptr, versions[need[k]], r,
+                 last_applied ? &*last_applied : nullptr, &changed);
+        }
+      }
+    }
+    // The marker may stand for this cluster only while it matches the inventory exactly (drifted
+    // rows are actions, so they count as changed; stale versions and drift flags are refreshed in
+    // the same write that records the marker).
+    if (changed) {
+      out_.cache.clear_markers.push_back({in_.source_id, cluster});
+    } else if (checked_all && !live->marker.empty()) {
+      out_.cache.set_markers.push_back(ClusterMarker{in_.source_id, cluster, live->marker, 0});
+    }
+    return Status::Ok();
+  }
+
+  Status ForgetAll(const std::string& cluster) {
+    out_.cache.delete_clusters.push_back({in_.source_id, cluster});
+    return Status::Ok();
+  }
+
+  const PlannerInput& in_;
+  Observer* observer_;
+  FleetSession* session_;
+  InventoryReader* inventory_;
+  Env* env_;
+  PlannerOutput out_;
+  std::vector<Action> actions_;
+  int unchanged_ = 0;
+  std::set<std::string> removed_;  // Clusters Git dropped
+  std::set<std::string> gone_;     // ... that no longer exist
+};
+
+}  // namespace
+
+Result<PlannerOutput> PlanSync(const PlannerInput& input, Observer* observer, FleetSession* session,
+                               InventoryReader* inventory, Env* env) {
+  return Planning(input, observer, session, inventory, env).Run();
+}
+
+}  // namespace converge
