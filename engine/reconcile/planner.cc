@@ -73,11 +73,12 @@ class Planning {
   }
 
   // Applies one classification: an action, an adoption, a cache update, or nothing.
-  void Decide(const ObjectRef& ref, const DesiredObject* d, const Json* desired_body, const Json* live,
+  void Decide(const ObjectRef& ref, const DesiredObject* d, const JsonPtr& desired_body, const Json* live,
               const std::string& live_version, const InventoryEntry* row, const Json* last_applied, bool* changed) {
     Recorded recorded;
     if (row) recorded = RecordedOf(*row, last_applied);
-    Classification c = Classify(desired_body, d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
+    Classification c =
+        Classify(desired_body.get(), d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
     switch (c.decision) {
       case Decision::kUnchanged:
         if (d) unchanged_++;
@@ -120,7 +121,7 @@ class Planning {
                                                : ChangeType::kDelete;
     a.ref = ref;
     a.api_version = d ? d->api_version : (row ? row->api_version : "");
-    if (d && desired_body) a.desired = d->body ? d->body : std::make_shared<Json>(*desired_body);
+    if (d && desired_body) a.desired = desired_body;
     a.diff = std::move(c.diff.unified);
     a.source_file = d && d->file != kInventoryFile ? d->Where() : "";
     if (row) out_.rows[ref] = *row;
@@ -139,8 +140,7 @@ class Planning {
       std::optional<Json> last;
       if (row && !row->last_applied.empty()) last = Json::parse(row->last_applied);
       bool changed = false;
-      Decide(ref, &d, d.body.get(), live->cluster.get(), live->resource_version, row,
-             last ? &*last : nullptr, &changed);
+      Decide(ref, &d, d.body, live->cluster.get(), live->resource_version, row, last ? &*last : nullptr, &changed);
     }
     for (const ClusterSpec& c : *in_.removed) {
       ObjectRef ref = FleetRef("Cluster", c.name);
@@ -200,7 +200,11 @@ class Planning {
     if (!live->ready()) {
       // Being created (or not yet): everything desired is new, nothing can be observed.
       bool changed = false;
-      for (const DesiredObject* d : desired) Decide(d->ref, d, d->body.get(), nullptr, "", nullptr, nullptr, &changed);
+      for (const DesiredObject* d : desired) {
+        Result<JsonPtr> body = in_.desired->Body(*d);
+        if (!body.ok()) return body.status();
+        Decide(d->ref, d, *body, nullptr, "", nullptr, nullptr, &changed);
+      }
       return Status::Ok();
     }
     if (!live->objects_reachable.ok()) {
@@ -294,7 +298,9 @@ class Planning {
         if (auto l = last->find(ref); l != last->end() && !l->second.empty()) last_applied = Json::parse(l->second);
         auto d = by_ref.find(ref);
         if (d != by_ref.end()) {
-          Decide(ref, d->second, d->second->body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+          Result<JsonPtr> body = in_.desired->Body(*d->second);
+          if (!body.ok()) return body.status();
+          Decide(ref, d->second, *body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  last_applied ? &*last_applied : nullptr, &changed);
         } else if (in_.desired->from_inventory && r && last_applied) {
           // The no-op path: the desired state is what converge last applied.
@@ -309,7 +315,7 @@ class Planning {
           from_row.hash = r->desired_hash;
           from_row.body = std::make_shared<Json>(*last_applied);
           from_row.file = kInventoryFile;
-          Decide(ref, &from_row, from_row.body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+          Decide(ref, &from_row, from_row.body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  &*last_applied, &changed);
         } else {
           Decide(ref, nullptr, nullptr, live_body ? &*live_body : nullptr, versions[need[k]], r,

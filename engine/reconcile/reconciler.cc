@@ -107,7 +107,8 @@ Reconciler::~Reconciler() = default;
 Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(source, impl_->CacheRoot(), impl_->env);
   if (!snap.ok()) return snap.status();
-  Result<DesiredState> desired = ReadDesiredFromGit(**snap, impl_->store->parse_cache(), *impl_->registry);
+  Result<DesiredState> desired =
+      ReadDesiredFromGit(**snap, impl_->store->parse_cache(), impl_->store->file_results(), *impl_->registry);
   if (!desired.ok()) return desired.status();
   ValidateResult out;
   out.commit = desired->commit;
@@ -115,16 +116,29 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   out.specs.clusters = desired->clusters;
   out.specs.manifests = desired->manifests;
   CONVERGE_RETURN_IF_ERROR(Place(&*desired, {}));
+  // Validation looks at everything: the files read from summaries count too.
+  for (const FileSummary& f : desired->summarized) {
+    for (const DocSummary& d : f.docs) {
+      Manifest m;
+      m.key = d.key;
+      m.api_version = d.api_version;
+      m.file = f.path;
+      m.line = d.line;
+      out.specs.manifests.push_back(std::move(m));
+    }
+  }
   out.warnings = desired->warnings;
   // Ordering annotations (sync waves, depends-on and their cycles) are part of validity too.
   std::vector<Action> actions;
   for (const auto& [ref, d] : desired->objects) {
     if (ref.cluster.empty()) continue;
     out.placed_objects++;
+    Result<JsonPtr> body = desired->Body(d);
+    if (!body.ok()) return body.status();
     Action a;
     a.ref = ref;
     a.api_version = d.api_version;
-    a.desired = d.body;
+    a.desired = *body;
     a.source_file = d.Where();
     actions.push_back(std::move(a));
   }
@@ -209,7 +223,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
 
   for (;;) {
     Result<DesiredState> desired = from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
-                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), *registry);
+                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry);
     if (!desired.ok()) return desired.status();
     // Clusters converge manages that Git dropped: their specs (and clouds) come from the inventory.
     std::set<std::string> desired_clusters, desired_clouds;
