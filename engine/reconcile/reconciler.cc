@@ -209,17 +209,29 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
   if (!fleet.ok()) return fleet.status();
   std::map<ObjectRef, InventoryEntry> fleet_rows;
   for (const InventoryEntry& e : *fleet) fleet_rows.emplace(e.ref, e);
-  Result<std::map<std::string, ClusterSummary>> summaries = store->inventory()->Summaries(source.id);
-  if (!summaries.ok()) return summaries.status();
   Result<std::vector<ClusterMarker>> marker_rows = store->inventory()->LoadMarkers(source.id);
   if (!marker_rows.ok()) return marker_rows.status();
-  std::map<std::string, std::string> markers;
-  for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m.marker;
+  std::map<std::string, ClusterMarker> markers;
+  for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m;
 
   // The no-op path: this commit was applied completely, so the inventory is its desired state.
+  // Pending rows never take it (one index lookup says whether there are any).
   bool from_inventory = request.prune && source.last_commit == out.commit && !fleet_rows.empty();
-  for (const auto& [cluster, s] : *summaries) from_inventory = from_inventory && s.pending == 0;
   for (const auto& [ref, e] : fleet_rows) from_inventory = from_inventory && !e.pending && !e.last_applied.empty();
+  if (from_inventory) {
+    Result<bool> pending = store->inventory()->HasPending(source.id);
+    if (!pending.ok()) return pending.status();
+    from_inventory = !*pending;
+  }
+  // Per-cluster counts read every row's key: the no-op path goes by the markers instead.
+  std::map<std::string, ClusterSummary> summaries;
+  auto count_rows = [&]() -> Status {
+    Result<std::map<std::string, ClusterSummary>> s = store->inventory()->Summaries(source.id);
+    if (!s.ok()) return s.status();
+    summaries = std::move(s).value();
+    return Status::Ok();
+  };
+  if (!from_inventory) CONVERGE_RETURN_IF_ERROR(count_rows());
 
   for (;;) {
     Result<DesiredState> desired = from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
@@ -258,7 +270,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     in.allow_destroy = request.allow_destroy;
     in.desired = &*desired;
     in.fleet_rows = &fleet_rows;
-    in.summaries = &*summaries;
+    in.summaries = &summaries;
     in.markers = &markers;
     in.clusters = &live;
     in.removed = &removed;
@@ -267,6 +279,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     if (!planned.ok()) return planned.status();
     if (planned->needs_git && from_inventory) {
       from_inventory = false;
+      CONVERGE_RETURN_IF_ERROR(count_rows());
       continue;
     }
     out.plan = std::move(planned->plan);
