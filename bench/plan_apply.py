@@ -147,7 +147,8 @@ metadata:
         # Ten objects per file, like a real repository's mix of small files.
         for f in range(0, len(docs), 10):
             w(f"apps/{name}/part-{f // 10:04d}.yaml", "---\n".join(docs[f:f + 10]))
-    git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@converge.dev"]
+    # gc.auto=0: a commit of many loose objects would start a background gc that races ours.
+    git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@converge.dev", "-c", "gc.auto=0"]
     subprocess.run(["git", "-C", repo, "init", "-q", "-b", "main"], check=True)
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "bench fleet"], check=True)

@@ -129,88 +129,111 @@ bool LabelSelector::Matches(const std::map<std::string, std::string>& labels) co
   return true;
 }
 
-Result<std::vector<PlacedObject>> PlaceManifests(const SpecSet& specs, std::vector<Diagnostic>* warnings) {
-  std::map<std::string, const ClusterSpec*> clusters;
-  for (const ClusterSpec& c : specs.clusters) clusters[c.name] = &c;
-  std::string known;
-  for (const auto& [name, c] : clusters) known += (known.empty() ? "" : ", ") + name;
+PlacementAnnotations PlacementOf(const Json& body) {
+  PlacementAnnotations out;
+  const Json* annotations = nullptr;
+  if (auto md = body.find("metadata"); md != body.end() && md->is_object()) {
+    if (auto a = md->find("annotations"); a != md->end() && a->is_object()) annotations = &*a;
+  }
+  if (!annotations) return out;
+  if (auto it = annotations->find(kClustersAnnotation); it != annotations->end()) {
+    out.has_clusters = true;
+    out.clusters_is_string = it->is_string();
+    if (it->is_string()) out.clusters = it->get<std::string>();
+  }
+  if (auto it = annotations->find(kClusterSelectorAnnotation); it != annotations->end()) {
+    out.has_selector = true;
+    out.selector_is_string = it->is_string();
+    if (it->is_string()) out.selector = it->get<std::string>();
+  }
+  return out;
+}
 
+Json Delivered(const Json& body) {
+  Json out = body;
+  auto md = out.find("metadata");
+  if (md == out.end() || !md->is_object()) return out;
+  auto ann = md->find("annotations");
+  if (ann == md->end() || !ann->is_object()) return out;
+  ann->erase(kClustersAnnotation);
+  ann->erase(kClusterSelectorAnnotation);
+  if (ann->empty()) md->erase("annotations");
+  return out;
+}
+
+std::vector<std::string> PlacementTargets(const PlacementAnnotations& p, const std::vector<ClusterSpec>& clusters,
+                                          const std::string& file, int line, const ObjectKey& key,
+                                          std::vector<std::string>* errors, std::vector<Diagnostic>* warnings) {
+  std::string what = file + ":" + std::to_string(line) + ": " + key.ToString();
+  if (!p.has_clusters && !p.has_selector) {
+    if (warnings) {
+      warnings->push_back({file, line, 0,
+                           key.ToString() + " is placed on no cluster: add the annotation " + kClustersAnnotation +
+                               " or " + kClusterSelectorAnnotation});
+    }
+    return {};
+  }
+  std::set<std::string> targets;
+  bool ok = true;
+  if (p.has_clusters) {
+    if (!p.clusters_is_string) {
+      errors->push_back(what + ": annotation " + kClustersAnnotation + " must be a string like \"a,b\"");
+      ok = false;
+    } else {
+      const std::string& list = p.clusters;
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        std::string n = Trim(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (!n.empty()) {
+          bool declared = false;
+          for (const ClusterSpec& c : clusters) declared = declared || c.name == n;
+          if (!declared) {
+            std::set<std::string> names;
+            for (const ClusterSpec& c : clusters) names.insert(c.name);
+            std::string known;
+            for (const std::string& k : names) known += (known.empty() ? "" : ", ") + k;
+            errors->push_back(what + ": annotation " + kClustersAnnotation + " names cluster \"" + n +
+                              "\", which is not declared (known clusters: " + (known.empty() ? "none" : known) + ")");
+            ok = false;
+          } else {
+            targets.insert(n);
+          }
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+  }
+  if (p.has_selector) {
+    Result<LabelSelector> sel = p.selector_is_string
+                                    ? LabelSelector::Parse(p.selector)
+                                    : Result<LabelSelector>(Status::Invalid("must be a string like \"tier=prod\""));
+    if (!sel.ok()) {
+      errors->push_back(what + ": annotation " + kClusterSelectorAnnotation + ": " + sel.status().message());
+      ok = false;
+    } else {
+      size_t before = targets.size();
+      for (const ClusterSpec& c : clusters)
+        if (sel->Matches(c.labels)) targets.insert(c.name);
+      if (warnings && targets.size() == before && targets.empty()) {
+        warnings->push_back({file, line, 0, key.ToString() + ": selector \"" + p.selector + "\" matches no cluster"});
+      }
+    }
+  }
+  if (!ok) return {};
+  return std::vector<std::string>(targets.begin(), targets.end());
+}
+
+Result<std::vector<PlacedObject>> PlaceManifests(const SpecSet& specs, std::vector<Diagnostic>* warnings) {
   std::vector<PlacedObject> out;
   std::vector<std::string> errors;
   for (const Manifest& m : specs.manifests) {
-    const Json& body = *m.body;
-    const Json* annotations = nullptr;
-    if (auto md = body.find("metadata"); md != body.end() && md->is_object()) {
-      if (auto a = md->find("annotations"); a != md->end() && a->is_object()) annotations = &*a;
-    }
-    auto annotation = [&](const char* name) -> const Json* {
-      if (!annotations) return nullptr;
-      auto it = annotations->find(name);
-      return it == annotations->end() ? nullptr : &*it;
-    };
-    const Json* names = annotation(kClustersAnnotation);
-    const Json* selector = annotation(kClusterSelectorAnnotation);
-    std::string what = m.Where() + ": " + m.key.ToString();
-    if (!names && !selector) {
-      if (warnings) {
-        warnings->push_back({m.file, m.line, 0,
-                             m.key.ToString() + " is placed on no cluster: add the annotation " +
-                                 kClustersAnnotation + " or " + kClusterSelectorAnnotation});
-      }
-      continue;
-    }
-    std::set<std::string> targets;
-    bool ok = true;
-    if (names) {
-      if (!names->is_string()) {
-        errors.push_back(what + ": annotation " + kClustersAnnotation + " must be a string like \"a,b\"");
-        ok = false;
-      } else {
-        std::string list = names->get<std::string>();
-        size_t start = 0;
-        while (start <= list.size()) {
-          size_t comma = list.find(',', start);
-          std::string n = Trim(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-          if (!n.empty()) {
-            if (!clusters.count(n)) {
-              errors.push_back(what + ": annotation " + kClustersAnnotation + " names cluster \"" + n +
-                               "\", which is not declared (known clusters: " + (known.empty() ? "none" : known) + ")");
-              ok = false;
-            } else {
-              targets.insert(n);
-            }
-          }
-          if (comma == std::string::npos) break;
-          start = comma + 1;
-        }
-      }
-    }
-    if (selector) {
-      Result<LabelSelector> sel = selector->is_string()
-                                      ? LabelSelector::Parse(selector->get<std::string>())
-                                      : Result<LabelSelector>(Status::Invalid("must be a string like \"tier=prod\""));
-      if (!sel.ok()) {
-        errors.push_back(what + ": annotation " + kClusterSelectorAnnotation + ": " + sel.status().message());
-        ok = false;
-      } else {
-        for (const auto& [name, c] : clusters)
-          if (sel->Matches(c->labels)) targets.insert(name);
-        if (warnings && targets.empty()) {
-          warnings->push_back({m.file, m.line, 0,
-                               m.key.ToString() + ": selector \"" + selector->get<std::string>() +
-                                   "\" matches no cluster"});
-        }
-      }
-    }
-    if (!ok) continue;
+    std::vector<std::string> targets =
+        PlacementTargets(PlacementOf(*m.body), specs.clusters, m.file, m.line, m.key, &errors, warnings);
     if (targets.empty()) continue;
-    auto delivered = std::make_shared<Json>(body);
-    Json& ann = (*delivered)["metadata"]["annotations"];
-    ann.erase(kClustersAnnotation);
-    ann.erase(kClusterSelectorAnnotation);
-    if (ann.empty()) (*delivered)["metadata"].erase("annotations");
     Manifest placed = m;
-    placed.body = delivered;
+    placed.body = std::make_shared<Json>(Delivered(*m.body));
     for (const std::string& t : targets) out.push_back({t, placed});
   }
   if (!errors.empty()) {

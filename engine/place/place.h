@@ -42,6 +42,31 @@ class LabelSelector {
   std::vector<Requirement> reqs_;
 };
 
+// A manifest's placement annotations, as written (so placement can be decided again without the
+// manifest's body, e.g. from a cached summary of its file).
+struct PlacementAnnotations {
+  bool has_clusters = false;   // converge.dev/clusters is present
+  bool clusters_is_string = true;
+  std::string clusters;
+  bool has_selector = false;   // converge.dev/cluster-selector is present
+  bool selector_is_string = true;
+  std::string selector;
+};
+
+// The placement annotations of a manifest body.
+PlacementAnnotations PlacementOf(const Json& body);
+// The body as delivered to clusters: without the placement annotations (and without an
+// annotations map left empty by their removal).
+Json Delivered(const Json& body);
+
+// The clusters a manifest goes to. `where` ("file:line") and `key` name it in messages; problems
+// go to `errors` (one line each), a manifest placed nowhere or a selector matching nothing to
+// `warnings` (with `file` and `line`).
+std::vector<std::string> PlacementTargets(const PlacementAnnotations& annotations,
+                                          const std::vector<ClusterSpec>& clusters, const std::string& file, int line,
+                                          const ObjectKey& key, std::vector<std::string>* errors,
+                                          std::vector<Diagnostic>* warnings);
+
 // Places every manifest of `specs`; warnings (manifests placed nowhere) go to `warnings`.
 // Invalid lists every problem, one per line.
 Result<std::vector<PlacedObject>> PlaceManifests(const SpecSet& specs, std::vector<Diagnostic>* warnings);

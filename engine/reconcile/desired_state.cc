@@ -1,16 +1,142 @@
 #include "engine/reconcile/desired_state.h"
 
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "engine/diff/classify.h"
 #include "engine/observe/observe.h"
-#include "engine/place/place.h"
 #include "engine/source/source.h"
 #include "engine/spec/spec.h"
 #include "engine/store/store.h"
 #include "providers/validate.h"
 
 namespace converge {
+namespace {
+
+// The file_results context of summaries; bump when the format or what it is derived from changes.
+constexpr const char* kSummaryContext = "summary/1";
+
+SpecFile FileOf(const Snapshot& snap, const SourceFile& f) {
+  return SpecFile{f.path, f.blob_id, [&snap, f] { return snap.Read(f); }};
+}
+
+// Tab-separated fields with \t, \n and \ escaped.
+void Put(std::string* out, const std::string& field) {
+  for (char c : field) {
+    if (c == '\\') {
+      *out += "\\\\";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else {
+      *out += c;
+    }
+  }
+  *out += '\t';
+}
+
+bool Split(const std::string& line, std::vector<std::string>* fields) {
+  fields->clear();
+  std::string cur;
+  for (size_t i = 0; i < line.size(); i++) {
+    char c = line[i];
+    if (c == '\t') {
+      fields->push_back(std::move(cur));
+      cur.clear();
+    } else if (c == '\\') {
+      if (++i == line.size()) return false;
+      cur += line[i] == 't' ? '\t' : line[i] == 'n' ? '\n' : line[i];
+    } else {
+      cur += c;
+    }
+  }
+  return cur.empty();  // every field ends with a tab
+}
+
+}  // namespace
+
+std::string EncodeSummary(const std::vector<DocSummary>& docs) {
+  std::string out = "converge-summary 1\n";
+  for (const DocSummary& d : docs) {
+    for (const std::string* f : {&d.key.group, &d.key.kind, &d.key.ns, &d.key.name, &d.api_version}) Put(&out, *f);
+    Put(&out, std::to_string(d.line));
+    const PlacementAnnotations& p = d.placement;
+    Put(&out, std::string{p.has_clusters ? '1' : '0', p.clusters_is_string ? '1' : '0', p.has_selector ? '1' : '0',
+                          p.selector_is_string ? '1' : '0'});
+    Put(&out, p.clusters);
+    Put(&out, p.selector);
+    Put(&out, d.hash);
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<std::vector<DocSummary>> DecodeSummary(const std::string& text) {
+  size_t eol = text.find('\n');
+  if (eol == std::string::npos || text.compare(0, eol, "converge-summary 1") != 0) return std::nullopt;
+  std::vector<DocSummary> out;
+  std::vector<std::string> f;
+  size_t at = eol + 1;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) return std::nullopt;
+    if (!Split(text.substr(at, end - at), &f) || f.size() != 10 || f[6].size() != 4) return std::nullopt;
+    DocSummary d;
+    d.key = ObjectKey{f[0], f[1], f[2], f[3]};
+    d.api_version = f[4];
+    d.line = std::atoi(f[5].c_str());
+    d.placement.has_clusters = f[6][0] == '1';
+    d.placement.clusters_is_string = f[6][1] == '1';
+    d.placement.has_selector = f[6][2] == '1';
+    d.placement.selector_is_string = f[6][3] == '1';
+    d.placement.clusters = f[7];
+    d.placement.selector = f[8];
+    d.hash = f[9];
+    out.push_back(std::move(d));
+    at = end + 1;
+  }
+  return out;
+}
+
+// Reads the delivered bodies of summarized files on demand, a file at a time.
+class BodyLoader {
+ public:
+  BodyLoader(const Snapshot& snap, ParseCache* cache) : snap_(snap), cache_(cache) {
+    for (const SourceFile& f : snap.files()) files_[f.blob_id] = f;
+  }
+
+  Result<JsonPtr> Load(const DesiredObject& d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = loaded_.find(d.blob_id);
+    if (it == loaded_.end()) {
+      auto file = files_.find(d.blob_id);
+      if (file == files_.end()) return Status::Internal("no file with blob " + d.blob_id + " for " + d.Where());
+      Result<SpecSet> specs = LoadSpecs({FileOf(snap_, file->second)}, cache_);
+      if (!specs.ok()) return specs.status();
+      std::vector<JsonPtr> bodies;
+      for (const Manifest& m : specs->manifests) bodies.push_back(std::make_shared<const Json>(Delivered(*m.body)));
+      it = loaded_.emplace(d.blob_id, std::move(bodies)).first;
+    }
+    if (d.doc < 0 || d.doc >= static_cast<int>(it->second.size())) {
+      return Status::Internal("document " + std::to_string(d.doc) + " of " + d.file + " is not in its summary");
+    }
+    return it->second[static_cast<size_t>(d.doc)];
+  }
+
+ private:
+  const Snapshot& snap_;
+  ParseCache* cache_;
+  std::mutex mu_;
+  std::unordered_map<std::string, SourceFile> files_;
+  std::unordered_map<std::string, std::vector<JsonPtr>> loaded_;
+};
 
 const ClusterSpec* DesiredState::Cluster(const std::string& name) const {
   for (const ClusterSpec& c : clusters)
@@ -18,17 +144,81 @@ const ClusterSpec* DesiredState::Cluster(const std::string& name) const {
   return nullptr;
 }
 
-Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache, const ProviderRegistry& registry) {
-  std::vector<SpecFile> files;
-  files.reserve(snap.files().size());
-  for (const SourceFile& f : snap.files()) {
-    files.push_back(SpecFile{f.path, f.blob_id, [&snap, f] { return snap.Read(f); }});
-  }
-  Result<SpecSet> specs = LoadSpecs(files, cache);
-  if (!specs.ok()) return specs.status();
-  CONVERGE_RETURN_IF_ERROR(ValidateClouds(*specs, registry));
+Result<JsonPtr> DesiredState::Body(const DesiredObject& object) const {
+  if (object.body) return object.body;
+  if (!bodies) return Status::Internal("no body for " + object.ref.ToString());
+  return bodies->Load(object);
+}
+
+Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache, FileResults* summaries,
+                                        const ProviderRegistry& registry) {
   DesiredState out;
   out.commit = snap.commit();
+  out.bodies = std::make_shared<BodyLoader>(snap, cache);
+  // Files seen before come from their summaries; the rest (and every file holding a Cloud or a
+  // Cluster, which are never summarized) are read, parsed and checked in full.
+  std::vector<SpecFile> full;
+  for (const SourceFile& f : snap.files()) {
+    if (summaries != nullptr && !f.blob_id.empty()) {
+      Result<std::optional<std::string>> hit = summaries->Get(f.blob_id, kSummaryContext);
+      if (!hit.ok()) spdlog::warn("cannot read the cached summary of {}: {}", f.path, hit.status().message());
+      if (hit.ok() && *hit) {
+        if (std::optional<std::vector<DocSummary>> docs = DecodeSummary(**hit)) {
+          out.summarized.push_back(FileSummary{f.path, f.blob_id, std::move(*docs)});
+          continue;
+        }
+      }
+    }
+    full.push_back(FileOf(snap, f));
+  }
+  Result<SpecSet> specs = LoadSpecs(full, cache);
+  if (!specs.ok()) return specs.status();
+  CONVERGE_RETURN_IF_ERROR(ValidateClouds(*specs, registry));
+
+  // Summaries of the files just read that hold only application manifests.
+  if (summaries != nullptr) {
+    std::map<std::string, std::vector<DocSummary>> by_file;
+    std::set<std::string> fleet_files;
+    for (const CloudSpec& c : specs->clouds) fleet_files.insert(c.manifest.file);
+    for (const ClusterSpec& c : specs->clusters) fleet_files.insert(c.manifest.file);
+    for (const SpecFile& f : full) by_file[f.path];
+    for (const Manifest& m : specs->manifests) {
+      by_file[m.file].push_back(DocSummary{m.key, m.api_version, m.line, PlacementOf(*m.body), DesiredHash(Delivered(*m.body))});
+    }
+    for (const SpecFile& f : full) {
+      if (f.blob_id.empty() || fleet_files.count(f.path)) continue;
+      Status put = summaries->Put(f.blob_id, kSummaryContext, EncodeSummary(by_file[f.path]));
+      if (!put.ok()) spdlog::warn("cannot cache the summary of {}: {}", f.path, put.message());
+    }
+  }
+
+  // An identity defined twice across files, when one of them came from a summary.
+  if (!out.summarized.empty()) {
+    std::unordered_map<ObjectKey, std::string, ObjectKeyHash> seen;
+    for (const Manifest& m : specs->manifests) seen.emplace(m.key, m.Where());
+    for (const CloudSpec& c : specs->clouds) seen.emplace(c.manifest.key, c.manifest.Where());
+    for (const ClusterSpec& c : specs->clusters) seen.emplace(c.manifest.key, c.manifest.Where());
+    std::vector<Diagnostic> errors;
+    for (const FileSummary& f : out.summarized) {
+      for (const DocSummary& d : f.docs) {
+        std::string where = f.path + ":" + std::to_string(d.line);
+        auto [it, fresh] = seen.emplace(d.key, where);
+        if (!fresh) {
+          errors.push_back(Diagnostic{f.path, d.line, 0,
+                                      d.key.ToString() + " is defined twice: " + it->second + " and " + where +
+                                          "; remove one of them"});
+        }
+      }
+    }
+    if (!errors.empty()) {
+      std::sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+      });
+      std::string msg;
+      for (const Diagnostic& e : errors) msg += (msg.empty() ? "" : "\n") + e.ToString();
+      return Status::Invalid(msg);
+    }
+  }
   out.clouds = std::move(specs->clouds);
   out.clusters = std::move(specs->clusters);
   out.manifests = std::move(specs->manifests);
@@ -67,20 +257,50 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
     desired->objects.emplace(d.ref, std::move(d));
   }
   if (desired->from_inventory) return Status::Ok();
-  SpecSet view;
-  view.clusters = desired->clusters;
-  view.manifests = desired->manifests;
-  Result<std::vector<PlacedObject>> placed = PlaceManifests(view, &desired->warnings);
-  if (!placed.ok()) return placed.status();
-  for (PlacedObject& p : *placed) {
-    DesiredObject d;
-    d.ref = ObjectRef{p.cluster, p.manifest.key};
-    d.api_version = p.manifest.api_version;
-    d.hash = DesiredHash(*p.manifest.body);
-    d.body = std::move(p.manifest.body);
-    d.file = p.manifest.file;
-    d.line = p.manifest.line;
-    desired->objects.emplace(d.ref, std::move(d));
+  std::vector<std::string> errors;
+  for (const Manifest& m : desired->manifests) {
+    std::vector<std::string> targets =
+        PlacementTargets(PlacementOf(*m.body), desired->clusters, m.file, m.line, m.key, &errors, &desired->warnings);
+    if (targets.empty()) continue;
+    auto body = std::make_shared<const Json>(Delivered(*m.body));
+    std::string hash = DesiredHash(*body);
+    for (const std::string& cluster : targets) {
+      DesiredObject d;
+      d.ref = ObjectRef{cluster, m.key};
+      d.api_version = m.api_version;
+      d.body = body;
+      d.hash = hash;
+      d.file = m.file;
+      d.line = m.line;
+      desired->objects.emplace(d.ref, std::move(d));
+    }
+  }
+  for (const FileSummary& f : desired->summarized) {
+    for (size_t i = 0; i < f.docs.size(); i++) {
+      const DocSummary& s = f.docs[i];
+      std::vector<std::string> targets =
+          PlacementTargets(s.placement, desired->clusters, f.path, s.line, s.key, &errors, &desired->warnings);
+      for (const std::string& cluster : targets) {
+        DesiredObject d;
+        d.ref = ObjectRef{cluster, s.key};
+        d.api_version = s.api_version;
+        d.hash = s.hash;
+        d.file = f.path;
+        d.line = s.line;
+        d.blob_id = f.blob_id;
+        d.doc = static_cast<int>(i);
+        desired->objects.emplace(d.ref, std::move(d));
+      }
+    }
+  }
+  std::stable_sort(desired->warnings.begin(), desired->warnings.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+  });
+  if (!errors.empty()) {
+    std::sort(errors.begin(), errors.end());
+    std::string msg;
+    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+    return Status::Invalid(msg);
   }
   return Status::Ok();
 }

@@ -1,7 +1,11 @@
 // DesiredState: what one reconcile converges to, from one of two sources (one pipeline):
 //   Git            the commit's specs, parsed (cached by blob id), validated, each Cloud's config
 //                  checked by its provider; manifests are then placed (Place) once the clusters
-//                  have been observed, because placement may depend on their readiness.
+//                  have been observed, because placement may depend on their readiness. A file of
+//                  application manifests seen before (same blob id) is read from its summary in
+//                  the store's file_results (identity, line, placement annotations and the hash
+//                  of each delivered object): its bodies are decoded only when the plan needs
+//                  them (Body), so unchanged files cost nothing.
 //   the inventory  the no-op path: the commit is the one last applied completely, so the desired
 //                  state is exactly what the inventory recorded. Only the Clouds and Clusters are
 //                  rebuilt (from their recorded manifests); objects stay in the inventory and are
@@ -10,15 +14,19 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/base/status.h"
 #include "engine/model/fleet.h"
 #include "engine/model/object.h"
+#include "engine/place/place.h"
 
 namespace converge {
 
+class FileResults;
 class ParseCache;
 class ProviderRegistry;
 class Snapshot;
@@ -33,24 +41,55 @@ struct DesiredObject {
   std::string hash;   // DesiredHash(*body)
   std::string file;   // where it came from
   int line = 0;
+  // When `body` is null: the file's blob and the document's place among its manifests, from
+  // which DesiredState::Body reads it.
+  std::string blob_id;
+  int doc = -1;
   std::string Where() const { return file + ":" + std::to_string(line); }
 };
+
+// What planning needs of one application manifest of a file, without its body.
+struct DocSummary {
+  ObjectKey key;
+  std::string api_version;
+  int line = 0;
+  PlacementAnnotations placement;
+  std::string hash;  // DesiredHash of the delivered body
+};
+
+// A file read from its cached summary.
+struct FileSummary {
+  std::string path, blob_id;
+  std::vector<DocSummary> docs;
+};
+
+class BodyLoader;
 
 struct DesiredState {
   std::string commit;
   bool from_inventory = false;
   std::vector<CloudSpec> clouds;
   std::vector<ClusterSpec> clusters;
-  std::vector<Manifest> manifests;              // Git: application content, not placed yet
+  std::vector<Manifest> manifests;              // Git: application content read in full, not placed yet
+  std::vector<FileSummary> summarized;          // Git: files read from their summaries, not placed yet
   std::map<ObjectRef, DesiredObject> objects;   // Git, after Place: each placed object and each Cluster
   std::vector<Diagnostic> warnings;
+  std::shared_ptr<BodyLoader> bodies;           // reads the bodies of summarized objects
 
   const ClusterSpec* Cluster(const std::string& name) const;
+  // The object's delivered body: `body`, or read from its file (parse cache, else Git). The
+  // snapshot the state was read from must still exist.
+  Result<JsonPtr> Body(const DesiredObject& object) const;
 };
 
 // The specs of `snapshot`: Invalid listing every problem (file:line:col) when any file or any
-// Cloud's provider config is wrong.
-Result<DesiredState> ReadDesiredFromGit(const Snapshot& snapshot, ParseCache* cache, const ProviderRegistry& registry);
+// Cloud's provider config is wrong. `summaries` may be null (every file is then read in full).
+Result<DesiredState> ReadDesiredFromGit(const Snapshot& snapshot, ParseCache* cache, FileResults* summaries,
+                                        const ProviderRegistry& registry);
+
+// The summary format (exposed for tests): nullopt when `text` is not one.
+std::string EncodeSummary(const std::vector<DocSummary>& docs);
+std::optional<std::vector<DocSummary>> DecodeSummary(const std::string& text);
 
 // The Clouds and Clusters recorded in the inventory rows (fleet rows with last-applied bodies).
 Result<DesiredState> ReadDesiredFromInventory(const std::string& commit, const std::vector<InventoryEntry>& fleet_rows);

@@ -38,6 +38,8 @@ class Planning {
       if (!ref.cluster.empty()) names.insert(ref.cluster);
     for (const auto& [cluster, summary] : *in_.summaries)
       if (summary.rows > 0) names.insert(cluster);
+    for (const auto& [cluster, marker] : *in_.markers) names.insert(cluster);
+    for (const ClusterSpec& c : in_.desired->clusters) names.insert(c.name);
     for (const std::string& cluster : names) {
       CONVERGE_RETURN_IF_ERROR(PlanObjects(cluster));
       if (out_.needs_git) return std::move(out_);
@@ -73,11 +75,12 @@ class Planning {
   }
 
   // Applies one classification: an action, an adoption, a cache update, or nothing.
-  void Decide(const ObjectRef& ref, const DesiredObject* d, const Json* desired_body, const Json* live,
+  void Decide(const ObjectRef& ref, const DesiredObject* d, const JsonPtr& desired_body, const Json* live,
               const std::string& live_version, const InventoryEntry* row, const Json* last_applied, bool* changed) {
     Recorded recorded;
     if (row) recorded = RecordedOf(*row, last_applied);
-    Classification c = Classify(desired_body, d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
+    Classification c =
+        Classify(desired_body.get(), d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
     switch (c.decision) {
       case Decision::kUnchanged:
         if (d) unchanged_++;
@@ -106,6 +109,7 @@ class Planning {
       }
       case Decision::kForget:
         out_.cache.deletes.push_back({in_.source_id, ref});
+        decide_forgot_[ref.cluster]++;
         return;
       case Decision::kCreate:
       case Decision::kUpdate:
@@ -120,7 +124,7 @@ class Planning {
                                                : ChangeType::kDelete;
     a.ref = ref;
     a.api_version = d ? d->api_version : (row ? row->api_version : "");
-    if (d && desired_body) a.desired = d->body ? d->body : std::make_shared<Json>(*desired_body);
+    if (d && desired_body) a.desired = desired_body;
     a.diff = std::move(c.diff.unified);
     a.source_file = d && d->file != kInventoryFile ? d->Where() : "";
     if (row) out_.rows[ref] = *row;
@@ -139,8 +143,7 @@ class Planning {
       std::optional<Json> last;
       if (row && !row->last_applied.empty()) last = Json::parse(row->last_applied);
       bool changed = false;
-      Decide(ref, &d, d.body.get(), live->cluster.get(), live->resource_version, row,
-             last ? &*last : nullptr, &changed);
+      Decide(ref, &d, d.body, live->cluster.get(), live->resource_version, row, last ? &*last : nullptr, &changed);
     }
     for (const ClusterSpec& c : *in_.removed) {
       ObjectRef ref = FleetRef("Cluster", c.name);
@@ -178,7 +181,8 @@ class Planning {
     const bool declared = in_.desired->Cluster(cluster) != nullptr;
     const ClusterLive* live = Live(cluster);
     auto summary_it = in_.summaries->find(cluster);
-    const ClusterSummary summary = summary_it == in_.summaries->end() ? ClusterSummary{} : summary_it->second;
+    const bool counted = summary_it != in_.summaries->end();
+    const ClusterSummary summary = counted ? summary_it->second : ClusterSummary{};
 
     if (!declared) {
       // Gone (destroyed, or its cloud is gone): its rows go too. Kept, destroyed with the cluster,
@@ -200,7 +204,11 @@ class Planning {
     if (!live->ready()) {
       // Being created (or not yet): everything desired is new, nothing can be observed.
       bool changed = false;
-      for (const DesiredObject* d : desired) Decide(d->ref, d, d->body.get(), nullptr, "", nullptr, nullptr, &changed);
+      for (const DesiredObject* d : desired) {
+        Result<JsonPtr> body = in_.desired->Body(*d);
+        if (!body.ok()) return body.status();
+        Decide(d->ref, d, *body, nullptr, "", nullptr, nullptr, &changed);
+      }
       return Status::Ok();
     }
     if (!live->objects_reachable.ok()) {
@@ -209,14 +217,17 @@ class Planning {
     }
     auto recorded = in_.markers->find(cluster);
     const bool marker_unchanged =
-        !live->marker.empty() && recorded != in_.markers->end() && recorded->second == live->marker;
-    if (in_.desired->from_inventory && marker_unchanged && summary.pending == 0 && summary.drift == 0) {
-      unchanged_ += summary.rows;  // nothing in the cluster moved since it last matched
+        !live->marker.empty() && recorded != in_.markers->end() && recorded->second.marker == live->marker;
+    // A marker is recorded only while its cluster matches the inventory exactly (nothing pending,
+    // nothing drifted), so on the no-op path an unchanged marker settles the whole cluster.
+    if (in_.desired->from_inventory && marker_unchanged && recorded->second.rows >= 0) {
+      unchanged_ += static_cast<int>(recorded->second.rows);
       return Status::Ok();
     }
 
-    Result<std::vector<InventoryEntry>> rows_or = summary.rows > 0 ? inventory_->ClusterRows(cluster)
-                                                                  : Result<std::vector<InventoryEntry>>(std::vector<InventoryEntry>{});
+    const bool may_have_rows = !counted || summary.rows > 0;
+    Result<std::vector<InventoryEntry>> rows_or = may_have_rows ? inventory_->ClusterRows(cluster)
+                                                                : Result<std::vector<InventoryEntry>>(std::vector<InventoryEntry>{});
     if (!rows_or.ok()) return rows_or.status();
     std::map<ObjectRef, InventoryEntry> rows;
     for (InventoryEntry& e : *rows_or) {
@@ -256,6 +267,7 @@ class Planning {
 
     // The cheap comparison; bodies only for what it cannot settle.
     std::vector<size_t> need;
+    int64_t forgotten = 0;
     for (size_t i = 0; i < refs.size(); i++) {
       auto d = by_ref.find(refs[i]);
       auto row = rows.find(refs[i]);
@@ -266,7 +278,10 @@ class Planning {
       switch (QuickClassify(hash, versions[i], r ? &rec : nullptr, in_.prune)) {
         case Quick::kUnchanged: unchanged_++; break;
         case Quick::kIgnore: break;
-        case Quick::kForget: out_.cache.deletes.push_back({in_.source_id, refs[i]}); break;
+        case Quick::kForget:
+          out_.cache.deletes.push_back({in_.source_id, refs[i]});
+          forgotten++;
+          break;
         case Quick::kNeedBodies: need.push_back(i); break;
       }
     }
@@ -294,7 +309,9 @@ class Planning {
         if (auto l = last->find(ref); l != last->end() && !l->second.empty()) last_applied = Json::parse(l->second);
         auto d = by_ref.find(ref);
         if (d != by_ref.end()) {
-          Decide(ref, d->second, d->second->body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+          Result<JsonPtr> body = in_.desired->Body(*d->second);
+          if (!body.ok()) return body.status();
+          Decide(ref, d->second, *body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  last_applied ? &*last_applied : nullptr, &changed);
         } else if (in_.desired->from_inventory && r && last_applied) {
           // The no-op path: the desired state is what converge last applied.
@@ -309,7 +326,7 @@ class Planning {
           from_row.hash = r->desired_hash;
           from_row.body = std::make_shared<Json>(*last_applied);
           from_row.file = kInventoryFile;
-          Decide(ref, &from_row, from_row.body.get(), live_body ? &*live_body : nullptr, versions[need[k]], r,
+          Decide(ref, &from_row, from_row.body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  &*last_applied, &changed);
         } else {
           Decide(ref, nullptr, nullptr, live_body ? &*live_body : nullptr, versions[need[k]], r,
@@ -323,9 +340,16 @@ class Planning {
     if (changed) {
       out_.cache.clear_markers.push_back({in_.source_id, cluster});
     } else if (checked_all && !live->marker.empty()) {
-      out_.cache.set_markers.push_back(ClusterMarker{in_.source_id, cluster, live->marker, 0});
+      int64_t kept = static_cast<int64_t>(rows.size()) - forgotten - ForgottenByDecide(cluster);
+      out_.cache.set_markers.push_back(ClusterMarker{in_.source_id, cluster, live->marker, 0, kept});
     }
     return Status::Ok();
+  }
+
+  // Rows of `cluster` that Decide forgot (Classify's kForget) in this plan.
+  int64_t ForgottenByDecide(const std::string& cluster) const {
+    auto it = decide_forgot_.find(cluster);
+    return it == decide_forgot_.end() ? 0 : it->second;
   }
 
   Status ForgetAll(const std::string& cluster) {
@@ -343,6 +367,7 @@ class Planning {
   int unchanged_ = 0;
   std::set<std::string> removed_;  // Clusters Git dropped
   std::set<std::string> gone_;     // ... that no longer exist
+  std::map<std::string, int64_t> decide_forgot_;
 };
 
 }  // namespace

@@ -45,8 +45,10 @@ struct PlannerInput {
   bool allow_destroy = false;
   const DesiredState* desired = nullptr;
   const std::map<ObjectRef, InventoryEntry>* fleet_rows = nullptr;    // Cloud and Cluster rows
+  // Per cluster row counts: every cluster with rows must be listed, except on the no-op path,
+  // which may give none and rely on the markers (a marker vouches for its cluster's rows).
   const std::map<std::string, ClusterSummary>* summaries = nullptr;
-  const std::map<std::string, std::string>* markers = nullptr;        // recorded change markers
+  const std::map<std::string, ClusterMarker>* markers = nullptr;      // recorded change markers
   const std::map<std::string, ClusterLive>* clusters = nullptr;       // observed
   const std::vector<ClusterSpec>* removed = nullptr;                  // Clusters Git dropped
 };

@@ -107,7 +107,8 @@ Reconciler::~Reconciler() = default;
 Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(source, impl_->CacheRoot(), impl_->env);
   if (!snap.ok()) return snap.status();
-  Result<DesiredState> desired = ReadDesiredFromGit(**snap, impl_->store->parse_cache(), *impl_->registry);
+  Result<DesiredState> desired =
+      ReadDesiredFromGit(**snap, impl_->store->parse_cache(), impl_->store->file_results(), *impl_->registry);
   if (!desired.ok()) return desired.status();
   ValidateResult out;
   out.commit = desired->commit;
@@ -115,16 +116,29 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   out.specs.clusters = desired->clusters;
   out.specs.manifests = desired->manifests;
   CONVERGE_RETURN_IF_ERROR(Place(&*desired, {}));
+  // Validation looks at everything: the files read from summaries count too.
+  for (const FileSummary& f : desired->summarized) {
+    for (const DocSummary& d : f.docs) {
+      Manifest m;
+      m.key = d.key;
+      m.api_version = d.api_version;
+      m.file = f.path;
+      m.line = d.line;
+      out.specs.manifests.push_back(std::move(m));
+    }
+  }
   out.warnings = desired->warnings;
   // Ordering annotations (sync waves, depends-on and their cycles) are part of validity too.
   std::vector<Action> actions;
   for (const auto& [ref, d] : desired->objects) {
     if (ref.cluster.empty()) continue;
     out.placed_objects++;
+    Result<JsonPtr> body = desired->Body(d);
+    if (!body.ok()) return body.status();
     Action a;
     a.ref = ref;
     a.api_version = d.api_version;
-    a.desired = d.body;
+    a.desired = *body;
     a.source_file = d.Where();
     actions.push_back(std::move(a));
   }
@@ -195,21 +209,33 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
   if (!fleet.ok()) return fleet.status();
   std::map<ObjectRef, InventoryEntry> fleet_rows;
   for (const InventoryEntry& e : *fleet) fleet_rows.emplace(e.ref, e);
-  Result<std::map<std::string, ClusterSummary>> summaries = store->inventory()->Summaries(source.id);
-  if (!summaries.ok()) return summaries.status();
   Result<std::vector<ClusterMarker>> marker_rows = store->inventory()->LoadMarkers(source.id);
   if (!marker_rows.ok()) return marker_rows.status();
-  std::map<std::string, std::string> markers;
-  for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m.marker;
+  std::map<std::string, ClusterMarker> markers;
+  for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m;
 
   // The no-op path: this commit was applied completely, so the inventory is its desired state.
+  // Pending rows never take it (one index lookup says whether there are any).
   bool from_inventory = request.prune && source.last_commit == out.commit && !fleet_rows.empty();
-  for (const auto& [cluster, s] : *summaries) from_inventory = from_inventory && s.pending == 0;
   for (const auto& [ref, e] : fleet_rows) from_inventory = from_inventory && !e.pending && !e.last_applied.empty();
+  if (from_inventory) {
+    Result<bool> pending = store->inventory()->HasPending(source.id);
+    if (!pending.ok()) return pending.status();
+    from_inventory = !*pending;
+  }
+  // Per-cluster counts read every row's key: the no-op path goes by the markers instead.
+  std::map<std::string, ClusterSummary> summaries;
+  auto count_rows = [&]() -> Status {
+    Result<std::map<std::string, ClusterSummary>> s = store->inventory()->Summaries(source.id);
+    if (!s.ok()) return s.status();
+    summaries = std::move(s).value();
+    return Status::Ok();
+  };
+  if (!from_inventory) CONVERGE_RETURN_IF_ERROR(count_rows());
 
   for (;;) {
     Result<DesiredState> desired = from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
-                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), *registry);
+                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry);
     if (!desired.ok()) return desired.status();
     // Clusters converge manages that Git dropped: their specs (and clouds) come from the inventory.
     std::set<std::string> desired_clusters, desired_clouds;
@@ -244,7 +270,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     in.allow_destroy = request.allow_destroy;
     in.desired = &*desired;
     in.fleet_rows = &fleet_rows;
-    in.summaries = &*summaries;
+    in.summaries = &summaries;
     in.markers = &markers;
     in.clusters = &live;
     in.removed = &removed;
@@ -253,6 +279,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     if (!planned.ok()) return planned.status();
     if (planned->needs_git && from_inventory) {
       from_inventory = false;
+      CONVERGE_RETURN_IF_ERROR(count_rows());
       continue;
     }
     out.plan = std::move(planned->plan);

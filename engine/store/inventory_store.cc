@@ -45,7 +45,8 @@ const RowCodec<ClusterMarker>& Markers() {
   static const RowCodec<ClusterMarker> codec(
       "cluster_markers",
       {Field("source_id", &ClusterMarker::source_id), Field("cluster", &ClusterMarker::cluster),
-       Field("marker", &ClusterMarker::marker), Field("observed_at", &ClusterMarker::observed_at)},
+       Field("marker", &ClusterMarker::marker), Field("observed_at", &ClusterMarker::observed_at),
+       Field("rows", &ClusterMarker::rows)},
       {"source_id", "cluster"});
   return codec;
 }
@@ -99,6 +100,12 @@ Result<std::map<std::string, ClusterSummary>> SqliteInventoryStore::Summaries(in
     out[st.Text(0)] = ClusterSummary{st.Int(1), st.Int(2), st.Int(3)};
   }
   return out;
+}
+
+Result<bool> SqliteInventoryStore::HasPending(int64_t source_id) {
+  Statement st = conn_.Prepare("SELECT 1 FROM inventory WHERE source_id = ?1 AND pending = 1 LIMIT 1");
+  st.Bind(1, source_id);
+  return st.Step();
 }
 
 Result<std::map<ObjectRef, std::string>> SqliteInventoryStore::LoadLastApplied(int64_t source_id,

@@ -14,6 +14,7 @@
 //       LoadIndex() reads everything else, LoadLastApplied() just the bodies it is asked for.
 //   cluster_markers(source_id, cluster, marker, observed_at,
 //                   PRIMARY KEY (source_id, cluster))                             [migration 2]
+//                   + rows (how many rows the marker vouches for; -1 unknown)     [migration 3]
 //       Per source and cluster, an opaque token a provider gives for the cluster's state (e.g.
 //       the highest resourceVersion) as of observed_at: while the live token equals the stored
 //       one, nothing in that cluster moved since the rows written with it. Rewritten and cleared
@@ -58,6 +59,7 @@ struct ClusterMarker {
   std::string cluster;
   std::string marker;
   int64_t observed_at = 0;  // unix ms; 0 on write means now
+  int64_t rows = -1;        // rows of the cluster when the marker was recorded; -1 unknown
 };
 
 // A row to mark pending before its object is applied: created when missing (with only its
@@ -115,8 +117,11 @@ class InventoryStore {
   virtual Result<std::vector<InventoryEntry>> LoadClusterIndex(int64_t source_id, const std::string& cluster) = 0;
   // The fleet-level rows (Clouds and Clusters: cluster "") of one source, with last_applied.
   virtual Result<std::vector<InventoryEntry>> LoadFleet(int64_t source_id) = 0;
-  // Per cluster of one source (fleet rows not included): rows, pending rows, drifted rows.
+  // Per cluster of one source (fleet rows not included): rows, pending rows, drifted rows. Reads
+  // every row's key: for the plans that look at every row anyway.
   virtual Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) = 0;
+  // Whether any row of the source is pending: one index lookup.
+  virtual Result<bool> HasPending(int64_t source_id) = 0;
   // last_applied of exactly the rows of `refs` that exist (one snapshot), by ref.
   virtual Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                                    const std::vector<ObjectRef>& refs) = 0;
@@ -148,6 +153,7 @@ class SqliteInventoryStore : public InventoryStore {
   Result<std::vector<InventoryEntry>> LoadClusterIndex(int64_t source_id, const std::string& cluster) override;
   Result<std::vector<InventoryEntry>> LoadFleet(int64_t source_id) override;
   Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) override;
+  Result<bool> HasPending(int64_t source_id) override;
   Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                            const std::vector<ObjectRef>& refs) override;
   Status Write(const InventoryBatch& batch) override;

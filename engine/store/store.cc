@@ -148,6 +148,13 @@ CREATE TABLE file_results (
   PRIMARY KEY (blob_id, context)
 );
 )sql"},
+    // How many rows of the cluster a marker vouches for (-1: unknown), so a no-op plan counts
+    // them without reading them; and an index of pending rows, so "is anything pending" is one
+    // lookup.
+    {3, R"sql(
+ALTER TABLE cluster_markers ADD COLUMN rows INTEGER NOT NULL DEFAULT -1;
+CREATE INDEX inventory_pending ON inventory (source_id, cluster) WHERE pending = 1;
+)sql"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == Store::kSchemaVersion,

@@ -148,20 +148,16 @@ Result<std::vector<ApiResource>> SimState::Discover(const std::string& cluster) 
   });
 }
 
-// Why (MAX(rv), COUNT(*)) of a cluster's sim_objects rows identifies the set of its objects and
-// their revisions: every insert or rewrite of a row takes a fresh rv from the world's counter, which
-// only grows and never hands out a value twice. Take the marker (M, N) at one moment. Any row
-// written afterwards has an rv above every rv that existed then, so above M. If a later read again
-// finds MAX = M, no row written since survives, and every surviving row was already there,
-// unchanged (a rewrite would have raised its rv): the rows now are a subset of the rows then. With
-// COUNT = N as well, the subset is the whole set. So the pair cannot repeat for a different set of
-// objects, and a changed object always changes the marker. Rows change only with their rv, apart
-// from bookkeeping columns that are not part of the object (applied, next_event_at).
+// The marker is the cluster's uid and its objects_rv (see below): it changes whenever an object
+// of the cluster is written or deleted, and never repeats.
 std::string SimState::MarkerLocked(const std::string& cluster) {
-  Stmt q = db_->Prepare("SELECT MAX(rv), COUNT(*) FROM sim_objects WHERE cluster = ?");
+  // objects_rv counts every insert, update and delete of the cluster's objects (triggers, sim
+  // migration 2), so it cannot repeat while the cluster lives; the uid tells a cluster deleted
+  // and created again apart. One indexed lookup, whatever the cluster holds.
+  Stmt q = db_->Prepare("SELECT uid, objects_rv FROM sim_clusters WHERE name = ?");
   q.Bind(1, cluster);
-  q.Step();
-  return std::to_string(q.Int(0)) + "." + std::to_string(q.Int(1));
+  if (!q.Step()) return "";
+  return q.Text(0) + "." + std::to_string(q.Int(1));
 }
 
 Result<std::string> SimState::ChangeMarker(const std::string& cluster) {

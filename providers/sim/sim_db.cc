@@ -99,6 +99,21 @@ CREATE INDEX IF NOT EXISTS sim_objects_pending ON sim_objects(cluster, created_m
 CREATE INDEX IF NOT EXISTS sim_nodes_ready ON sim_nodes(cluster, ready_at);
 INSERT INTO sim_meta(schema_version, next_rv) SELECT 1, 1 WHERE NOT EXISTS (SELECT 1 FROM sim_meta);
 )sql"},
+    // A per-cluster counter every change to an object of the cluster bumps (kept by triggers, so
+    // no write path can forget it): with the cluster's uid it is the cluster's change marker, read
+    // in one lookup whatever the cluster holds.
+    {2, R"sql(
+ALTER TABLE sim_clusters ADD COLUMN objects_rv INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER sim_objects_inserted AFTER INSERT ON sim_objects BEGIN
+  UPDATE sim_clusters SET objects_rv = objects_rv + 1 WHERE name = NEW.cluster;
+END;
+CREATE TRIGGER sim_objects_updated AFTER UPDATE ON sim_objects BEGIN
+  UPDATE sim_clusters SET objects_rv = objects_rv + 1 WHERE name = NEW.cluster;
+END;
+CREATE TRIGGER sim_objects_deleted AFTER DELETE ON sim_objects BEGIN
+  UPDATE sim_clusters SET objects_rv = objects_rv + 1 WHERE name = OLD.cluster;
+END;
+)sql"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,

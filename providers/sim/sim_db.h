@@ -45,7 +45,7 @@
 namespace converge::sim {
 
 // The sim schema this build knows (the number of its migrations).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Thrown inside providers/sim only; see above.
 struct SimError {

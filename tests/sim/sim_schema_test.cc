@@ -111,8 +111,8 @@ class SimSchemaTest : public ::testing::Test {
 
 TEST_F(SimSchemaTest, AFreshFileRecordsTheVersionInBothPlaces) {
   ASSERT_TRUE(Provider().ok());
-  EXPECT_EQ(Query(db_, "SELECT version FROM schema_versions WHERE component = 'sim'"), "1");
-  EXPECT_EQ(Query(db_, "SELECT schema_version FROM sim_meta"), "1");  // what older converge reads
+  EXPECT_EQ(Query(db_, "SELECT version FROM schema_versions WHERE component = 'sim'"), "2");
+  EXPECT_EQ(Query(db_, "SELECT schema_version FROM sim_meta"), "2");  // what older converge reads
   EXPECT_EQ(Query(db_, "SELECT count(*) FROM sim_meta"), "1");
   EXPECT_EQ(Query(db_, "SELECT next_rv FROM sim_meta"), "1");
 }
@@ -131,14 +131,14 @@ TEST_F(SimSchemaTest, AFileFromBeforeMigrationsIsTakenAsItIs) {
 }
 
 TEST_F(SimSchemaTest, ANewerSimSchemaIsRefusedAndTheFileLeftUnchanged) {
-  RawExec(db_, std::string(kPreMigrationSchema) + "INSERT INTO sim_meta VALUES (2, 7);");
+  RawExec(db_, std::string(kPreMigrationSchema) + "INSERT INTO sim_meta VALUES (3, 7);");
   const std::string before = testing::ReadAll(db_);
   auto provider = Provider();
   ASSERT_FALSE(provider.ok());
   EXPECT_EQ(provider.status().code(), Code::kUnsupported);
   EXPECT_THAT(provider.status().message(),
-              HasSubstr("state store " + db_ + " was written by a newer converge (sim schema 2, this build knows up "
-                                               "to 1): upgrade converge"));
+              HasSubstr("state store " + db_ + " was written by a newer converge (sim schema 3, this build knows up "
+                                               "to 2): upgrade converge"));
   EXPECT_EQ(testing::ReadAll(db_), before);
 }
 

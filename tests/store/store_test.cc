@@ -136,12 +136,13 @@ TEST_F(StoreTest, AVersionOneStoreIsMigratedForwardOnceKeepingItsData) {
     source_id = src->id;
     ASSERT_TRUE(store->inventory()->Write({{MakeEntry(source_id, 1)}, {}}).ok());
   }
-  // Turn the file into what a converge of schema 1 left: no schema 2 tables, no schema_versions.
+  // Turn the file into what a converge of schema 1 left: no later tables, no schema_versions.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE leases; DROP TABLE cluster_markers; DROP TABLE sync_actions; "
                          "DROP TABLE operations; DROP TABLE file_results; DROP TABLE schema_versions; "
+                         "DROP INDEX inventory_pending; "
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -149,8 +150,9 @@ TEST_F(StoreTest, AVersionOneStoreIsMigratedForwardOnceKeepingItsData) {
 
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Query(db_path_, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
-  EXPECT_EQ(Query(db_path_, "SELECT version FROM schema_versions WHERE component = 'store'"), "2");
+  EXPECT_EQ(Query(db_path_, "SELECT value FROM meta WHERE key = 'schema_version'"), std::to_string(Store::kSchemaVersion));
+  EXPECT_EQ(Query(db_path_, "SELECT version FROM schema_versions WHERE component = 'store'"),
+            std::to_string(Store::kSchemaVersion));
   auto rows = store->inventory()->Load(source_id);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), 1u);
