@@ -188,16 +188,26 @@ Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache,
   // Cluster, which are never summarized) are read, parsed and checked in full. A delta read skips
   // the files the previous commit had (their objects are in the inventory), except fleet files:
   // those have no summary, so they are always read.
+  // Which unchanged files are summarized (so hold no Cloud or Cluster): one query.
+  std::set<std::string> skippable;
+  if (out.delta && summaries != nullptr) {
+    std::vector<std::string> candidates;
+    for (const SourceFile& f : snap.files())
+      if (before.count(f.blob_id)) candidates.push_back(f.blob_id);
+    Result<std::set<std::string>> present = summaries->Present(candidates, kSummaryContext);
+    if (!present.ok()) return present.status();
+    skippable = std::move(present).value();
+  }
   std::vector<SpecFile> full;
   for (const SourceFile& f : snap.files()) {
+    if (skippable.count(f.blob_id)) {
+      out.unchanged_blobs.insert(f.blob_id);  // its objects are in the inventory: not read
+      continue;
+    }
     if (summaries != nullptr && !f.blob_id.empty()) {
       Result<std::optional<std::string>> hit = summaries->Get(f.blob_id, kSummaryContext);
       if (!hit.ok()) spdlog::warn("cannot read the cached summary of {}: {}", f.path, hit.status().message());
       if (hit.ok() && *hit) {
-        if (out.delta && before.count(f.blob_id)) {
-          out.unchanged_blobs.insert(f.blob_id);  // summarized, so not a fleet file: skip it
-          continue;
-        }
         if (std::optional<std::vector<DocSummary>> docs = DecodeSummary(**hit)) {
           out.summarized.push_back(FileSummary{f.path, f.blob_id, std::move(*docs)});
           continue;

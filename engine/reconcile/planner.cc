@@ -117,7 +117,7 @@ class Planning {
         e.health_message = h.message;
         e.updated_at = env_->NowMillis();
         out_.adopt.push_back(std::move(e));
-        *changed = true;
+        *changed = true;  // the row does not match until apply rewrites it
         return;
       }
       case Decision::kForget:
@@ -129,7 +129,9 @@ class Planning {
       case Decision::kDelete:
         break;
     }
-    *changed = true;
+    // An action caused by Git alone leaves the cluster matching its rows (the marker stays); one
+    // whose row no longer matches the live object (drift, a deleted object, a pending row) does not.
+    if (row && (row->pending || !live || live_version != row->live_version)) *changed = true;
     if (c.drift && row && !row->drift) out_.cache.observed.push_back({in_.source_id, ref, row->live_version, true, ""});
     Action a;
     a.type = c.decision == Decision::kCreate ? ChangeType::kCreate
@@ -390,9 +392,8 @@ class Planning {
         }
       }
     }
-    // The marker may stand for this cluster only while it matches the inventory exactly (drifted
-    // rows are actions, so they count as changed; stale versions and drift flags are refreshed in
-    // the same write that records the marker).
+    // The marker may stand for this cluster only while its live objects match their rows (stale
+    // versions and drift flags are refreshed in the same write that records the marker).
     if (changed) {
       out_.cache.clear_markers.push_back({in_.source_id, cluster});
     } else if (partial) {

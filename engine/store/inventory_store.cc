@@ -144,7 +144,9 @@ Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadRefs(int64_t sourc
 }
 
 Result<bool> SqliteInventoryStore::HasPending(int64_t source_id) {
-  Statement st = conn_.Prepare("SELECT 1 FROM inventory WHERE source_id = ?1 AND pending = 1 LIMIT 1");
+  // Without INDEXED BY, SQLite (no statistics) prefers inventory_by_blob and reads every row.
+  Statement st = conn_.Prepare(
+      "SELECT 1 FROM inventory INDEXED BY inventory_pending WHERE source_id = ?1 AND pending = 1 LIMIT 1");
   st.Bind(1, source_id);
   return st.Step();
 }
