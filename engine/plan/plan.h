@@ -31,6 +31,7 @@ struct Action {
   int wave = 0;
   std::vector<ObjectKey> depends_on;      // parsed from the annotation, same cluster
   std::string source_file;                // where desired came from, for messages
+  std::string blob_id;                    // the git blob of that file ("" when not from Git)
 };
 
 struct PlanSummary {

@@ -116,26 +116,42 @@ class BodyLoader {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = loaded_.find(d.blob_id);
     if (it == loaded_.end()) {
-      auto file = files_.find(d.blob_id);
-      if (file == files_.end()) return Status::Internal("no file with blob " + d.blob_id + " for " + d.Where());
-      Result<SpecSet> specs = LoadSpecs({FileOf(snap_, file->second)}, cache_);
-      if (!specs.ok()) return specs.status();
-      std::vector<JsonPtr> bodies;
-      for (const Manifest& m : specs->manifests) bodies.push_back(std::make_shared<const Json>(Delivered(*m.body)));
-      it = loaded_.emplace(d.blob_id, std::move(bodies)).first;
+      CONVERGE_RETURN_IF_ERROR(Read(d.blob_id, &it));
     }
     if (d.doc < 0 || d.doc >= static_cast<int>(it->second.size())) {
       return Status::Internal("document " + std::to_string(d.doc) + " of " + d.file + " is not in its summary");
     }
-    return it->second[static_cast<size_t>(d.doc)];
+    return it->second[static_cast<size_t>(d.doc)].second;
+  }
+
+  Result<JsonPtr> LoadByKey(const std::string& blob_id, const ObjectKey& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = loaded_.find(blob_id);
+    if (it == loaded_.end()) CONVERGE_RETURN_IF_ERROR(Read(blob_id, &it));
+    for (const auto& [k, body] : it->second)
+      if (k == key) return body;
+    return Status::NotFound(key.ToString() + " is not in the file with blob " + blob_id);
   }
 
  private:
+  using Docs = std::vector<std::pair<ObjectKey, JsonPtr>>;
+
+  Status Read(const std::string& blob_id, std::unordered_map<std::string, Docs>::iterator* out) {
+    auto file = files_.find(blob_id);
+    if (file == files_.end()) return Status::Internal("no file with blob " + blob_id + " in this commit");
+    Result<SpecSet> specs = LoadSpecs({FileOf(snap_, file->second)}, cache_);
+    if (!specs.ok()) return specs.status();
+    Docs docs;
+    for (const Manifest& m : specs->manifests) docs.emplace_back(m.key, std::make_shared<const Json>(Delivered(*m.body)));
+    *out = loaded_.emplace(blob_id, std::move(docs)).first;
+    return Status::Ok();
+  }
+
   const Snapshot& snap_;
   ParseCache* cache_;
   std::mutex mu_;
   std::unordered_map<std::string, SourceFile> files_;
-  std::unordered_map<std::string, std::vector<JsonPtr>> loaded_;
+  std::unordered_map<std::string, Docs> loaded_;
 };
 
 const ClusterSpec* DesiredState::Cluster(const std::string& name) const {
@@ -150,15 +166,44 @@ Result<JsonPtr> DesiredState::Body(const DesiredObject& object) const {
   return bodies->Load(object);
 }
 
+Result<JsonPtr> DesiredState::BodyInBlob(const std::string& blob_id, const ObjectKey& key) const {
+  if (!bodies) return Status::Internal("no body for " + key.ToString());
+  return bodies->LoadByKey(blob_id, key);
+}
+
 Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache, FileResults* summaries,
-                                        const ProviderRegistry& registry) {
+                                        const ProviderRegistry& registry, const std::vector<SourceFile>* previous) {
   DesiredState out;
   out.commit = snap.commit();
   out.bodies = std::make_shared<BodyLoader>(snap, cache);
+  for (const SourceFile& f : snap.files()) out.path_of_blob[f.blob_id] = f.path;
+  std::set<std::string> before;
+  if (previous != nullptr) {
+    out.delta = true;
+    for (const SourceFile& f : *previous) before.insert(f.blob_id);
+    for (const std::string& blob : before)
+      if (!out.path_of_blob.count(blob)) out.removed_blobs.insert(blob);
+  }
   // Files seen before come from their summaries; the rest (and every file holding a Cloud or a
-  // Cluster, which are never summarized) are read, parsed and checked in full.
+  // Cluster, which are never summarized) are read, parsed and checked in full. A delta read skips
+  // the files the previous commit had (their objects are in the inventory), except fleet files:
+  // those have no summary, so they are always read.
+  // Which unchanged files are summarized (so hold no Cloud or Cluster): one query.
+  std::set<std::string> skippable;
+  if (out.delta && summaries != nullptr) {
+    std::vector<std::string> candidates;
+    for (const SourceFile& f : snap.files())
+      if (before.count(f.blob_id)) candidates.push_back(f.blob_id);
+    Result<std::set<std::string>> present = summaries->Present(candidates, kSummaryContext);
+    if (!present.ok()) return present.status();
+    skippable = std::move(present).value();
+  }
   std::vector<SpecFile> full;
   for (const SourceFile& f : snap.files()) {
+    if (skippable.count(f.blob_id)) {
+      out.unchanged_blobs.insert(f.blob_id);  // its objects are in the inventory: not read
+      continue;
+    }
     if (summaries != nullptr && !f.blob_id.empty()) {
       Result<std::optional<std::string>> hit = summaries->Get(f.blob_id, kSummaryContext);
       if (!hit.ok()) spdlog::warn("cannot read the cached summary of {}: {}", f.path, hit.status().message());
@@ -257,6 +302,8 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
     desired->objects.emplace(d.ref, std::move(d));
   }
   if (desired->from_inventory) return Status::Ok();
+  std::map<std::string, std::string> blob_of_path;
+  for (const auto& [blob, path] : desired->path_of_blob) blob_of_path[path] = blob;
   std::vector<std::string> errors;
   for (const Manifest& m : desired->manifests) {
     std::vector<std::string> targets =
@@ -264,6 +311,8 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
     if (targets.empty()) continue;
     auto body = std::make_shared<const Json>(Delivered(*m.body));
     std::string hash = DesiredHash(*body);
+    std::string blob;
+    if (auto b = blob_of_path.find(m.file); b != blob_of_path.end()) blob = b->second;
     for (const std::string& cluster : targets) {
       DesiredObject d;
       d.ref = ObjectRef{cluster, m.key};
@@ -272,6 +321,7 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
       d.hash = hash;
       d.file = m.file;
       d.line = m.line;
+      d.blob_id = blob;
       desired->objects.emplace(d.ref, std::move(d));
     }
   }

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ class FileResults;
 class ParseCache;
 class ProviderRegistry;
 class Snapshot;
+struct SourceFile;
 struct ClusterLive;
 struct InventoryEntry;
 
@@ -72,6 +74,12 @@ struct DesiredState {
   std::vector<ClusterSpec> clusters;
   std::vector<Manifest> manifests;              // Git: application content read in full, not placed yet
   std::vector<FileSummary> summarized;          // Git: files read from their summaries, not placed yet
+  // A delta read (ReadDesiredFromGit with `unchanged`): files whose blob the last completely
+  // applied commit had too were not read at all; their objects are what the inventory rows of
+  // those blobs record. `removed_blobs` are the blobs that commit had and this one has not.
+  bool delta = false;
+  std::set<std::string> unchanged_blobs, removed_blobs;
+  std::map<std::string, std::string> path_of_blob;  // for messages about unread files
   std::map<ObjectRef, DesiredObject> objects;   // Git, after Place: each placed object and each Cluster
   std::vector<Diagnostic> warnings;
   std::shared_ptr<BodyLoader> bodies;           // reads the bodies of summarized objects
@@ -80,12 +88,18 @@ struct DesiredState {
   // The object's delivered body: `body`, or read from its file (parse cache, else Git). The
   // snapshot the state was read from must still exist.
   Result<JsonPtr> Body(const DesiredObject& object) const;
+  // The delivered body of the object `key` of the file with blob `blob_id` (a file a delta read
+  // skipped); NotFound when the file does not declare it.
+  Result<JsonPtr> BodyInBlob(const std::string& blob_id, const ObjectKey& key) const;
 };
 
 // The specs of `snapshot`: Invalid listing every problem (file:line:col) when any file or any
 // Cloud's provider config is wrong. `summaries` may be null (every file is then read in full).
+// With `previous` (the files of the commit last applied completely), a delta read: files whose
+// blob `previous` has too are skipped unless they hold Clouds or Clusters (see `delta` above).
 Result<DesiredState> ReadDesiredFromGit(const Snapshot& snapshot, ParseCache* cache, FileResults* summaries,
-                                        const ProviderRegistry& registry);
+                                        const ProviderRegistry& registry,
+                                        const std::vector<SourceFile>* previous = nullptr);
 
 // The summary format (exposed for tests): nullopt when `text` is not one.
 std::string EncodeSummary(const std::vector<DocSummary>& docs);

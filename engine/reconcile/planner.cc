@@ -42,7 +42,7 @@ class Planning {
     for (const ClusterSpec& c : in_.desired->clusters) names.insert(c.name);
     for (const std::string& cluster : names) {
       CONVERGE_RETURN_IF_ERROR(PlanObjects(cluster));
-      if (out_.needs_git) return std::move(out_);
+      if (out_.needs_full_read) return std::move(out_);
     }
     Result<std::vector<Action>> ordered = OrderActions(std::move(actions_));
     if (!ordered.ok()) return ordered.status();
@@ -60,6 +60,14 @@ class Planning {
   const ClusterLive* Live(const std::string& cluster) const {
     auto it = in_.clusters->find(cluster);
     return it == in_.clusters->end() ? nullptr : &it->second;
+  }
+
+  // Whether a row stands for its own desired state: always on the no-op path; on a delta read
+  // when it came from a file the read skipped (one this commit still has, unchanged).
+  bool Implied(const InventoryEntry* row) const {
+    if (!row) return false;
+    if (in_.desired->from_inventory) return true;
+    return in_.desired->delta && in_.desired->unchanged_blobs.count(row->blob_id) > 0;
   }
 
   const InventoryEntry* FleetRow(const ObjectRef& ref) const {
@@ -84,10 +92,14 @@ class Planning {
     switch (c.decision) {
       case Decision::kUnchanged:
         if (d) unchanged_++;
+        if (d && row && !d->blob_id.empty() && d->blob_id != row->blob_id && d->file != kInventoryFile) {
+          out_.cache.observed.push_back({in_.source_id, ref, live_version, row->drift, d->blob_id});
+        }
         return;
       case Decision::kRefresh: {
         unchanged_++;
-        out_.cache.observed.push_back({in_.source_id, ref, live_version, false});
+        out_.cache.observed.push_back(
+            {in_.source_id, ref, live_version, false, d && d->blob_id != row->blob_id ? d->blob_id : ""});
         return;
       }
       case Decision::kAdopt: {
@@ -98,13 +110,14 @@ class Planning {
         e.api_version = d->api_version;
         e.last_applied = RedactSecret(*desired_body).dump();  // Secret values never reach the store
         e.desired_hash = d->hash;
+        e.blob_id = d->blob_id;
         e.live_version = live_version;
         HealthStatus h = AssessHealth(live);
         e.health = HealthName(h.health);
         e.health_message = h.message;
         e.updated_at = env_->NowMillis();
         out_.adopt.push_back(std::move(e));
-        *changed = true;
+        *changed = true;  // the row does not match until apply rewrites it
         return;
       }
       case Decision::kForget:
@@ -116,8 +129,10 @@ class Planning {
       case Decision::kDelete:
         break;
     }
-    *changed = true;
-    if (c.drift && row && !row->drift) out_.cache.observed.push_back({in_.source_id, ref, row->live_version, true});
+    // An action caused by Git alone leaves the cluster matching its rows (the marker stays); one
+    // whose row no longer matches the live object (drift, a deleted object, a pending row) does not.
+    if (row && (row->pending || !live || live_version != row->live_version)) *changed = true;
+    if (c.drift && row && !row->drift) out_.cache.observed.push_back({in_.source_id, ref, row->live_version, true, ""});
     Action a;
     a.type = c.decision == Decision::kCreate ? ChangeType::kCreate
              : c.decision == Decision::kUpdate ? ChangeType::kUpdate
@@ -127,6 +142,7 @@ class Planning {
     if (d && desired_body) a.desired = desired_body;
     a.diff = std::move(c.diff.unified);
     a.source_file = d && d->file != kInventoryFile ? d->Where() : "";
+    a.blob_id = d ? d->blob_id : "";
     if (row) out_.rows[ref] = *row;
     actions_.push_back(std::move(a));
   }
@@ -197,8 +213,8 @@ class Planning {
          it != in_.desired->objects.end() && it->first.cluster == cluster; ++it) {
       desired.push_back(&it->second);
     }
-    if (!live->ready() && in_.desired->from_inventory) {
-      out_.needs_git = true;  // the inventory path lists no objects to create
+    if (!live->ready() && (in_.desired->from_inventory || in_.desired->delta)) {
+      out_.needs_full_read = true;  // neither path lists every object to create
       return Status::Ok();
     }
     if (!live->ready()) {
@@ -225,15 +241,31 @@ class Planning {
       return Status::Ok();
     }
 
+    // A delta read of a cluster that did not move needs only the rows the new commit may change.
+    const bool partial = in_.desired->delta && marker_unchanged && recorded->second.rows >= 0;
     const bool may_have_rows = !counted || summary.rows > 0;
-    Result<std::vector<InventoryEntry>> rows_or = may_have_rows ? inventory_->ClusterRows(cluster)
-                                                                : Result<std::vector<InventoryEntry>>(std::vector<InventoryEntry>{});
+    Result<std::vector<InventoryEntry>> rows_or = std::vector<InventoryEntry>{};
+    if (partial) {
+      std::vector<ObjectRef> wanted;
+      for (const DesiredObject* d : desired) wanted.push_back(d->ref);
+      rows_or = inventory_->RowsOf(wanted);
+      if (rows_or.ok() && !in_.desired->removed_blobs.empty()) {
+        Result<std::vector<InventoryEntry>> gone = inventory_->RowsOfBlobs(
+            cluster, std::vector<std::string>(in_.desired->removed_blobs.begin(), in_.desired->removed_blobs.end()));
+        if (!gone.ok()) return gone.status();
+        for (InventoryEntry& e : *gone) rows_or->push_back(std::move(e));
+      }
+    } else if (may_have_rows) {
+      rows_or = inventory_->ClusterRows(cluster);
+    }
     if (!rows_or.ok()) return rows_or.status();
     std::map<ObjectRef, InventoryEntry> rows;
     for (InventoryEntry& e : *rows_or) {
       ObjectRef ref = e.ref;
       rows.emplace(std::move(ref), std::move(e));
     }
+    // The rows a partial read left out are unchanged: the marker vouches for them.
+    if (partial) unchanged_ += static_cast<int>(recorded->second.rows) - static_cast<int>(rows.size());
     // Everything to look at: what Git wants here and what converge put here.
     std::vector<ObjectRef> refs;
     std::map<ObjectRef, const DesiredObject*> by_ref;
@@ -272,11 +304,23 @@ class Planning {
       auto d = by_ref.find(refs[i]);
       auto row = rows.find(refs[i]);
       const InventoryEntry* r = row == rows.end() ? nullptr : &row->second;
-      std::string hash = d != by_ref.end() ? d->second->hash : (in_.desired->from_inventory && r ? r->desired_hash : "");
+      std::string hash = d != by_ref.end() ? d->second->hash : (Implied(r) ? r->desired_hash : "");
+      if (d != by_ref.end() && r && !r->blob_id.empty() && r->blob_id != d->second->blob_id &&
+          in_.desired->unchanged_blobs.count(r->blob_id)) {
+        return Status::Invalid(d->second->Where() + ": " + refs[i].key.ToString() + " is defined twice: " +
+                               d->second->Where() + " and " + in_.desired->path_of_blob.at(r->blob_id) +
+                               "; remove one of them");
+      }
       Recorded rec;
       if (r) rec = RecordedOf(*r, nullptr);
       switch (QuickClassify(hash, versions[i], r ? &rec : nullptr, in_.prune)) {
-        case Quick::kUnchanged: unchanged_++; break;
+        case Quick::kUnchanged:
+          unchanged_++;
+          // Remember which file declares it now, so later delta reads find it.
+          if (d != by_ref.end() && r && !d->second->blob_id.empty() && r->blob_id != d->second->blob_id) {
+            out_.cache.observed.push_back({in_.source_id, refs[i], r->live_version, r->drift, d->second->blob_id});
+          }
+          break;
         case Quick::kIgnore: break;
         case Quick::kForget:
           out_.cache.deletes.push_back({in_.source_id, refs[i]});
@@ -313,11 +357,24 @@ class Planning {
           if (!body.ok()) return body.status();
           Decide(ref, d->second, *body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  last_applied ? &*last_applied : nullptr, &changed);
+        } else if (Implied(r) && in_.desired->delta) {
+          // A file the delta read skipped still declares it: its desired state is in that file.
+          Result<JsonPtr> body = in_.desired->BodyInBlob(r->blob_id, ref.key);
+          if (!body.ok()) return body.status();
+          DesiredObject from_file;
+          from_file.ref = ref;
+          from_file.api_version = r->api_version;
+          from_file.hash = r->desired_hash;
+          from_file.body = *body;
+          from_file.file = in_.desired->path_of_blob.count(r->blob_id) ? in_.desired->path_of_blob.at(r->blob_id) : "";
+          from_file.blob_id = r->blob_id;
+          Decide(ref, &from_file, from_file.body, live_body ? &*live_body : nullptr, versions[need[k]], r,
+                 last_applied ? &*last_applied : nullptr, &changed);
         } else if (in_.desired->from_inventory && r && last_applied) {
           // The no-op path: the desired state is what converge last applied.
           if (IsSecret(*last_applied) && live_body &&
               DiffObject(&*last_applied, &*live_body, &*last_applied).type != ChangeType::kUnchanged) {
-            out_.needs_git = true;  // the inventory cannot restore a Secret's values
+            out_.needs_full_read = true;  // the inventory cannot restore a Secret's values
             return Status::Ok();
           }
           DesiredObject from_row;
@@ -326,6 +383,7 @@ class Planning {
           from_row.hash = r->desired_hash;
           from_row.body = std::make_shared<Json>(*last_applied);
           from_row.file = kInventoryFile;
+          from_row.blob_id = r->blob_id;
           Decide(ref, &from_row, from_row.body, live_body ? &*live_body : nullptr, versions[need[k]], r,
                  &*last_applied, &changed);
         } else {
@@ -334,11 +392,16 @@ class Planning {
         }
       }
     }
-    // The marker may stand for this cluster only while it matches the inventory exactly (drifted
-    // rows are actions, so they count as changed; stale versions and drift flags are refreshed in
-    // the same write that records the marker).
+    // The marker may stand for this cluster only while its live objects match their rows (stale
+    // versions and drift flags are refreshed in the same write that records the marker).
     if (changed) {
       out_.cache.clear_markers.push_back({in_.source_id, cluster});
+    } else if (partial) {
+      int64_t gone = forgotten + ForgottenByDecide(cluster);
+      if (gone > 0) {
+        out_.cache.set_markers.push_back(
+            ClusterMarker{in_.source_id, cluster, live->marker, 0, recorded->second.rows - gone});
+      }
     } else if (checked_all && !live->marker.empty()) {
       int64_t kept = static_cast<int64_t>(rows.size()) - forgotten - ForgottenByDecide(cluster);
       out_.cache.set_markers.push_back(ClusterMarker{in_.source_id, cluster, live->marker, 0, kept});

@@ -4,10 +4,13 @@
 //      longer declares are kept (and warned about) unless allow_destroy, which plans their delete.
 //   2. Objects, cluster by cluster: a cluster whose change marker equals the one recorded when it
 //      last matched the inventory is unchanged as a whole on the no-op path (one check, whatever its
-//      size); otherwise its rows (without bodies) and desired objects are compared by hash and
-//      resourceVersion (QuickClassify), and only those that differ are read (live bodies,
-//      last-applied) and classified (Classify). A cluster being created gets creates without
-//      being observed; one that cannot be observed is reported and left out.
+//      size), and on a delta read (a new commit, see DesiredState::delta) only the rows of the
+//      objects read from changed files and of files that are gone are looked at. Otherwise its
+//      rows (without bodies) and desired objects are compared by hash and resourceVersion
+//      (QuickClassify), and only those that differ are read (live bodies, last-applied) and
+//      classified (Classify). A row from a file the delta read skipped stands for its own desired
+//      state (its body read from that file when needed). A cluster being created gets creates
+//      without being observed; one that cannot be observed is reported and left out.
 //   3. Actions are ordered (engine/plan).
 // The planner reads the inventory through InventoryReader and writes nothing: cache updates
 // (refreshed versions, drift flags, forgotten rows, markers) are returned for the caller to write.
@@ -37,6 +40,10 @@ class InventoryReader {
   virtual Result<std::vector<InventoryEntry>> ClusterRows(const std::string& cluster) = 0;
   // The last-applied text of each ref that has one.
   virtual Result<std::map<ObjectRef, std::string>> LastApplied(const std::vector<ObjectRef>& refs) = 0;
+  // The rows of `refs` that exist, and the rows of one cluster from any of `blobs`; no bodies.
+  virtual Result<std::vector<InventoryEntry>> RowsOf(const std::vector<ObjectRef>& refs) = 0;
+  virtual Result<std::vector<InventoryEntry>> RowsOfBlobs(const std::string& cluster,
+                                                          const std::vector<std::string>& blobs) = 0;
 };
 
 struct PlannerInput {
@@ -65,9 +72,10 @@ struct PlannerOutput {
   // did not).
   InventoryBatch cache;
   std::map<ObjectRef, InventoryEntry> rows;  // rows of the planned actions (for the recorder)
-  // On the no-op path a Secret needs correcting: the inventory keeps Secrets redacted, so the
-  // plan must be made again from Git.
-  bool needs_git = false;
+  // The plan must be made again from a full read of Git: on the no-op path a Secret needs
+  // correcting (the inventory keeps Secrets redacted) or a cluster is being created; on a delta
+  // read a cluster is being created (its unchanged objects were not read).
+  bool needs_full_read = false;
 };
 
 // Plans. Fails when a cloud cannot say whether a desired cluster exists, or on a dependency cycle.

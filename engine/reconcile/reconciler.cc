@@ -38,6 +38,28 @@ ObjectRef FleetRef(const char* kind, const std::string& name) {
   return ObjectRef{"", ObjectKey{kConvergeGroup, kind, "", name}};
 }
 
+// Placement depends on the Clusters' names and labels only: while they are what the last
+// completely applied commit had, objects of unchanged files go where they went.
+bool SamePlacementContext(const DesiredState& desired, const std::map<ObjectRef, InventoryEntry>& fleet_rows) {
+  std::map<std::string, std::string> before, now;
+  for (const auto& [ref, e] : fleet_rows) {
+    if (!IsFleetKind(ref, "Cluster")) continue;
+    Json body = Json::parse(e.last_applied, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) return false;
+    before[ref.key.name] = body.value("metadata", Json::object()).value("labels", Json::object()).dump();
+  }
+  for (const ClusterSpec& c : desired.clusters) now[c.name] = Json(c.labels).dump();
+  if (before.size() != now.size()) return false;
+  for (const auto& [name, labels] : now) {
+    auto it = before.find(name);
+    if (it == before.end()) return false;
+    Json a = Json::parse(it->second), b = Json::parse(labels);
+    if (a.is_null()) a = Json::object();
+    if (a != b) return false;
+  }
+  return true;
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
@@ -53,6 +75,12 @@ class StoreInventoryReader : public InventoryReader {
   }
   Result<std::map<ObjectRef, std::string>> LastApplied(const std::vector<ObjectRef>& refs) override {
     return store_->inventory()->LoadLastApplied(source_id_, refs);
+  }
+  Result<std::vector<InventoryEntry>> RowsOf(const std::vector<ObjectRef>& refs) override {
+    return store_->inventory()->LoadRefs(source_id_, refs);
+  }
+  Result<std::vector<InventoryEntry>> RowsOfBlobs(const std::string& cluster, const std::vector<std::string>& blobs) override {
+    return store_->inventory()->LoadByBlobs(source_id_, cluster, blobs);
   }
 
  private:
@@ -223,7 +251,27 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     if (!pending.ok()) return pending.status();
     from_inventory = !*pending;
   }
-  // Per-cluster counts read every row's key: the no-op path goes by the markers instead.
+  // A delta read: a new commit on top of one applied completely, every row knowing its file.
+  // Only the files that changed are read, and only the rows they (and files that are gone) touch.
+  std::unique_ptr<Snapshot> previous;
+  if (!from_inventory && request.prune && !source.last_commit.empty() && source.last_commit != out.commit &&
+      !fleet_rows.empty()) {
+    Result<bool> pending = store->inventory()->HasPending(source.id);
+    Result<bool> unknown = store->inventory()->HasRowsWithoutBlob(source.id);
+    if (!pending.ok()) return pending.status();
+    if (!unknown.ok()) return unknown.status();
+    if (!*pending && !*unknown) {
+      SourceSpec before = request.source;
+      before.ref = source.last_commit;  // in the cache already: no network
+      Result<std::unique_ptr<Snapshot>> snap_before = FetchSource(before, CacheRoot(), env);
+      if (snap_before.ok()) {
+        previous = std::move(snap_before).value();
+      } else {
+        spdlog::info("reading every file: the last applied commit is not at hand ({})", snap_before.status().message());
+      }
+    }
+  }
+  // Per-cluster counts read every row's key: the no-op path and delta reads go by the markers.
   std::map<std::string, ClusterSummary> summaries;
   auto count_rows = [&]() -> Status {
     Result<std::map<std::string, ClusterSummary>> s = store->inventory()->Summaries(source.id);
@@ -231,12 +279,19 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     summaries = std::move(s).value();
     return Status::Ok();
   };
-  if (!from_inventory) CONVERGE_RETURN_IF_ERROR(count_rows());
+  if (!from_inventory && !previous) CONVERGE_RETURN_IF_ERROR(count_rows());
 
   for (;;) {
-    Result<DesiredState> desired = from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
-                                                  : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry);
+    Result<DesiredState> desired =
+        from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
+                       : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry,
+                                            previous ? &previous->files() : nullptr);
     if (!desired.ok()) return desired.status();
+    if (desired->delta && !SamePlacementContext(*desired, fleet_rows)) {
+      previous.reset();  // the Clusters changed: every object may go elsewhere
+      CONVERGE_RETURN_IF_ERROR(count_rows());
+      continue;
+    }
     // Clusters converge manages that Git dropped: their specs (and clouds) come from the inventory.
     std::set<std::string> desired_clusters, desired_clouds;
     for (const ClusterSpec& c : desired->clusters) desired_clusters.insert(c.name);
@@ -277,8 +332,9 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     StoreInventoryReader reader(store, source.id);
     Result<PlannerOutput> planned = PlanSync(in, &observer, session->get(), &reader, env);
     if (!planned.ok()) return planned.status();
-    if (planned->needs_git && from_inventory) {
+    if (planned->needs_full_read && (from_inventory || desired->delta)) {
       from_inventory = false;
+      previous.reset();
       CONVERGE_RETURN_IF_ERROR(count_rows());
       continue;
     }
@@ -291,6 +347,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     out.cache = std::move(planned->cache);
     out.rows = std::move(planned->rows);
     out.fast_path = from_inventory;
+    out.delta_read = desired->delta;
     out.session = std::move(session).value();
     if (!from_inventory) out.clouds_from_git = desired->clouds;
     break;
@@ -305,7 +362,8 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     CONVERGE_RETURN_IF_ERROR(store->inventory()->Write(out.cache).WithContext("recording what the plan observed"));
     out.cache_written = true;
   }
-  spdlog::info("{}: {} actions, {} unchanged, in {} ms", out.fast_path ? "no-op path" : "planned",
+  spdlog::info("{}: {} actions, {} unchanged, in {} ms",
+               out.fast_path ? "no-op path" : previous ? "planned from the changed files" : "planned",
                out.plan.actions.size(), out.plan.summary.unchanged, env->MonotonicMillis() - started);
   return out;
 }

@@ -57,6 +57,7 @@ struct PlannedSync {
   // inventory is not exactly the commit's desired state, so the no-op path is not taken.
   std::vector<std::string> kept_clusters;
   bool fast_path = false;  // the desired state came from the inventory (the no-op path)
+  bool delta_read = false; // only the files changed since the last complete apply were read
 
   // What Apply needs.
   bool prune = true;

@@ -55,6 +55,7 @@ Status InventoryRecorder::AfterAction(const ActionResult& r, const Json* live) {
     e.api_version = a.api_version;
     e.last_applied = RedactSecret(*a.desired).dump();  // Secret values never reach the store
     e.desired_hash = DesiredHash(*a.desired);
+    e.blob_id = a.blob_id;
     e.live_version = live ? ResourceVersionOf(*live) : "";
     HealthStatus h = AssessHealth(live);
     e.health = HealthName(h.health);

@@ -35,6 +35,28 @@ Result<std::optional<std::string>> FileResults::Get(const std::string& blob_id, 
   return std::optional<std::string>(st.Text(0));
 }
 
+Result<std::set<std::string>> FileResults::Present(const std::vector<std::string>& blob_ids, const std::string& context) {
+  std::set<std::string> out;
+  if (blob_ids.empty()) return out;
+  // The ids go in as one JSON array; each is looked up through the primary key.
+  std::string list = "[";
+  for (size_t i = 0; i < blob_ids.size(); i++) {
+    if (i) list += ",";
+    list += "\"" + blob_ids[i] + "\"";  // git object ids: hex, nothing to escape
+  }
+  list += "]";
+  sqlite::Statement st = conn_.Prepare(
+      "SELECT f.blob_id FROM json_each(?1) AS j CROSS JOIN file_results AS f ON f.blob_id = j.value AND f.context = ?2");
+  st.Bind(1, list);
+  st.Bind(2, context);
+  for (;;) {
+    Result<bool> row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.insert(st.Text(0));
+  }
+}
+
 Status FileResults::Put(const std::string& blob_id, const std::string& context, const std::string& value) {
   static const std::string kSql = Rows().Insert("INSERT OR IGNORE");
   sqlite::Statement st = conn_.Prepare(kSql);

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <optional>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "engine/base/status.h"
@@ -27,6 +29,8 @@ class FileResults {
 
   // The stored value, nullopt when there is none; an error when the store cannot be read.
   Result<std::optional<std::string>> Get(const std::string& blob_id, const std::string& context);
+  // Which of `blob_ids` have a value for `context`, in one query.
+  Result<std::set<std::string>> Present(const std::vector<std::string>& blob_ids, const std::string& context);
   // Stores the value unless one is stored for (blob_id, context) already.
   Status Put(const std::string& blob_id, const std::string& context, const std::string& value);
 

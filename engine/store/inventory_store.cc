@@ -26,7 +26,7 @@ const RowCodec<InventoryEntry>& Rows() {
        Field("desired_hash", &InventoryEntry::desired_hash), Field("live_version", &InventoryEntry::live_version),
        Field("health", &InventoryEntry::health), Field("health_message", &InventoryEntry::health_message),
        Field("drift", &InventoryEntry::drift), Field("pending", &InventoryEntry::pending),
-       Field("updated_at", &InventoryEntry::updated_at)},
+       Field("updated_at", &InventoryEntry::updated_at), Field("blob_id", &InventoryEntry::blob_id)},
       {"source_id", "cluster", "grp", "kind", "namespace", "name"});
   return codec;
 }
@@ -102,8 +102,51 @@ Result<std::map<std::string, ClusterSummary>> SqliteInventoryStore::Summaries(in
   return out;
 }
 
+Result<bool> SqliteInventoryStore::HasRowsWithoutBlob(int64_t source_id) {
+  Statement st =
+      conn_.Prepare("SELECT 1 FROM inventory WHERE source_id = ?1 AND blob_id = '' AND cluster != '' LIMIT 1");
+  st.Bind(1, source_id);
+  return st.Step();
+}
+
+Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadByBlobs(int64_t source_id, const std::string& cluster,
+                                                                      const std::vector<std::string>& blobs) {
+  static const std::string kSql = Index().Select() + " WHERE source_id = ?1 AND blob_id = ?2 AND cluster = ?3";
+  std::vector<InventoryEntry> out;
+  Statement st = conn_.Prepare(kSql);
+  for (const std::string& blob : blobs) {
+    st.Bind(1, source_id);
+    st.Bind(2, blob);
+    st.Bind(3, cluster);
+    Result<std::vector<InventoryEntry>> rows = Index().ReadAll(st);
+    if (!rows.ok()) return rows.status();
+    for (InventoryEntry& e : *rows) out.push_back(std::move(e));
+    st.Reset();
+  }
+  return out;
+}
+
+Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadRefs(int64_t source_id, const std::vector<ObjectRef>& refs) {
+  static const std::string kSql = Index().Select() + " WHERE " + Keys().KeyWhere();
+  std::vector<InventoryEntry> out;
+  Statement st = conn_.Prepare(kSql);
+  InventoryEntry key;
+  key.source_id = source_id;
+  for (const ObjectRef& ref : refs) {
+    key.ref = ref;
+    Keys().Bind(st, key);
+    Result<std::vector<InventoryEntry>> rows = Index().ReadAll(st);
+    if (!rows.ok()) return rows.status();
+    for (InventoryEntry& e : *rows) out.push_back(std::move(e));
+    st.Reset();
+  }
+  return out;
+}
+
 Result<bool> SqliteInventoryStore::HasPending(int64_t source_id) {
-  Statement st = conn_.Prepare("SELECT 1 FROM inventory WHERE source_id = ?1 AND pending = 1 LIMIT 1");
+  // Without INDEXED BY, SQLite (no statistics) prefers inventory_by_blob and reads every row.
+  Statement st = conn_.Prepare(
+      "SELECT 1 FROM inventory INDEXED BY inventory_pending WHERE source_id = ?1 AND pending = 1 LIMIT 1");
   st.Bind(1, source_id);
   return st.Step();
 }
@@ -215,7 +258,8 @@ Status SqliteInventoryStore::Write(const InventoryBatch& batch) {
   }
   if (!batch.observed.empty()) {
     Statement seen = conn_.Prepare(
-        "UPDATE inventory SET live_version = ?7, drift = ?8, updated_at = ?9 WHERE source_id = ?1 AND cluster = ?2 "
+        "UPDATE inventory SET live_version = ?7, drift = ?8, updated_at = ?9, "
+        "blob_id = CASE WHEN ?10 = '' THEN blob_id ELSE ?10 END WHERE source_id = ?1 AND cluster = ?2 "
         "AND grp = ?3 AND kind = ?4 AND namespace = ?5 AND name = ?6");
     for (const ObservedUpdate& o : batch.observed) {
       seen.Bind(1, o.source_id);
@@ -227,6 +271,7 @@ Status SqliteInventoryStore::Write(const InventoryBatch& batch) {
       seen.Bind(7, o.live_version);
       seen.Bind(8, o.drift);
       seen.Bind(9, now);
+      seen.Bind(10, o.blob_id);
       CONVERGE_RETURN_IF_ERROR(seen.Run().WithContext("inventory row " + o.ref.ToString()));
     }
   }

@@ -7,6 +7,7 @@
 //   inventory(source_id, cluster, grp, kind, namespace, name, api_version, last_applied,
 //             desired_hash, live_version, health, health_message, drift, pending, updated_at,
 //             PRIMARY KEY (source_id, cluster, grp, kind, namespace, name))   [migration 1]
+//             + blob_id, indexed by (source_id, blob_id)                    [migration 4]
 //       One row per managed object, rewritten in place (upsert) and deleted when the object is
 //       pruned. Rows are written with pending=1 before an object is applied, so a crash never
 //       leaves a live object converge does not know it created; pending rows never take the
@@ -52,6 +53,7 @@ struct InventoryEntry {
   bool drift = false;
   bool pending = false;       // written before the apply; cleared when it succeeded
   int64_t updated_at = 0;     // unix ms; 0 on write means now
+  std::string blob_id;        // git blob of the file that declared it ("" unknown)
 };
 
 struct ClusterMarker {
@@ -71,12 +73,14 @@ struct PendingMark {
   std::string api_version;
 };
 
-// What a plan observed of a row: its live version and whether it drifted. Other columns stay.
+// What a plan observed of a row: its live version, whether it drifted, and (when not empty) the
+// blob of the file that now declares it. Other columns stay.
 struct ObservedUpdate {
   int64_t source_id = 0;
   ObjectRef ref;
   std::string live_version;
   bool drift = false;
+  std::string blob_id;
 };
 
 // Per cluster: how many rows the inventory holds for a source, and how many are pending or drifted.
@@ -122,6 +126,13 @@ class InventoryStore {
   virtual Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) = 0;
   // Whether any row of the source is pending: one index lookup.
   virtual Result<bool> HasPending(int64_t source_id) = 0;
+  // Whether any object row (cluster not "") of the source has no blob id: one index lookup.
+  virtual Result<bool> HasRowsWithoutBlob(int64_t source_id) = 0;
+  // The rows of one cluster that came from any of `blobs`, without last_applied.
+  virtual Result<std::vector<InventoryEntry>> LoadByBlobs(int64_t source_id, const std::string& cluster,
+                                                          const std::vector<std::string>& blobs) = 0;
+  // The rows of `refs` that exist, without last_applied.
+  virtual Result<std::vector<InventoryEntry>> LoadRefs(int64_t source_id, const std::vector<ObjectRef>& refs) = 0;
   // last_applied of exactly the rows of `refs` that exist (one snapshot), by ref.
   virtual Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                                    const std::vector<ObjectRef>& refs) = 0;
@@ -154,6 +165,10 @@ class SqliteInventoryStore : public InventoryStore {
   Result<std::vector<InventoryEntry>> LoadFleet(int64_t source_id) override;
   Result<std::map<std::string, ClusterSummary>> Summaries(int64_t source_id) override;
   Result<bool> HasPending(int64_t source_id) override;
+  Result<bool> HasRowsWithoutBlob(int64_t source_id) override;
+  Result<std::vector<InventoryEntry>> LoadByBlobs(int64_t source_id, const std::string& cluster,
+                                                  const std::vector<std::string>& blobs) override;
+  Result<std::vector<InventoryEntry>> LoadRefs(int64_t source_id, const std::vector<ObjectRef>& refs) override;
   Result<std::map<ObjectRef, std::string>> LoadLastApplied(int64_t source_id,
                                                            const std::vector<ObjectRef>& refs) override;
   Status Write(const InventoryBatch& batch) override;

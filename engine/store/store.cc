@@ -155,6 +155,13 @@ CREATE TABLE file_results (
 ALTER TABLE cluster_markers ADD COLUMN rows INTEGER NOT NULL DEFAULT -1;
 CREATE INDEX inventory_pending ON inventory (source_id, cluster) WHERE pending = 1;
 )sql"},
+    // The git blob of the file each object came from, so a plan of a new commit reads only the
+    // rows of files that changed (rows written before it have '' and are filled in by the next
+    // plan that compares them).
+    {4, R"sql(
+ALTER TABLE inventory ADD COLUMN blob_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX inventory_by_blob ON inventory (source_id, blob_id);
+)sql"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == Store::kSchemaVersion,

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -272,6 +273,98 @@ TEST_F(ReconcilerTest, ALeaseOfADeadProcessOnThisHostIsTakenOver) {
   SyncOk(Request());  // no waiting for the expiry: the holder is gone
 }
 
+
+
+// Delta reads: a commit on top of one applied completely reads only the files that changed.
+class DeltaTest : public ReconcilerTest {
+ protected:
+  void SetUp() override {
+    ReconcilerTest::SetUp();
+    SyncOk(Request());
+    PlanOk(Request());  // records the markers
+  }
+};
+
+TEST_F(DeltaTest, AOneFileChangeIsPlannedFromThatFileAlone) {
+  repo_.WriteFile("apps/cm1.yaml", ConfigMapYaml("cm1", "v2"));
+  repo_.Commit("one change");
+  fake_.ClearCalls();
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_TRUE(plan.delta_read);
+  ASSERT_EQ(plan.plan.actions.size(), 1u);
+  EXPECT_EQ(plan.plan.actions[0].ref.ToString(), "alpha: ConfigMap/web/cm1");
+  EXPECT_EQ(plan.plan.summary.unchanged, 4);  // the Cluster, the Namespace, cm0, cm2
+  EXPECT_EQ(fake_.CallCount("ResourceVersions"), 0);  // the marker vouched for the versions
+  SyncOk(Request());
+  EXPECT_EQ((*Live("cm1"))["data"]["value"], "v2");
+  EXPECT_TRUE(PlanOk(Request()).plan.empty());
+}
+
+TEST_F(DeltaTest, AFileThatIsGoneHasItsObjectsPruned) {
+  repo_.RemoveFile("apps/cm2.yaml");
+  repo_.Commit("drop cm2");
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_TRUE(plan.delta_read);
+  ASSERT_EQ(plan.plan.actions.size(), 1u);
+  EXPECT_EQ(plan.plan.actions[0].type, ChangeType::kDelete);
+  EXPECT_EQ(plan.plan.actions[0].ref.key.name, "cm2");
+  SyncOk(Request());
+  EXPECT_FALSE(Live("cm2").has_value());
+}
+
+TEST_F(DeltaTest, AnObjectMovedToAnotherFileIsUnchangedAndFoundThereLater) {
+  repo_.RemoveFile("apps/cm0.yaml");
+  repo_.WriteFile("apps/moved.yaml", ConfigMapYaml("cm0", "v1"));
+  repo_.Commit("move cm0");
+  PlannedSync moved = PlanOk(Request());
+  EXPECT_TRUE(moved.delta_read);
+  EXPECT_TRUE(moved.plan.empty());
+  SyncOk(Request());  // records that moved.yaml declares it now
+  repo_.WriteFile("apps/moved.yaml", ConfigMapYaml("cm0", "v3"));
+  repo_.Commit("change it where it is now");
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_TRUE(plan.delta_read);
+  ASSERT_EQ(plan.plan.actions.size(), 1u);
+  EXPECT_EQ(plan.plan.actions[0].ref.key.name, "cm0");
+  EXPECT_THAT(plan.plan.actions[0].source_file, HasSubstr("apps/moved.yaml"));
+}
+
+TEST_F(DeltaTest, ANewFileDefiningAnExistingObjectAgainIsRefused) {
+  repo_.WriteFile("apps/copy.yaml", ConfigMapYaml("cm1", "v9"));
+  repo_.Commit("a second cm1");
+  Result<PlannedSync> plan = reconciler_->ComputePlan(Request());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), Code::kInvalid);
+  EXPECT_THAT(plan.status().message(), HasSubstr("ConfigMap/web/cm1 is defined twice"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("apps/copy.yaml"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("apps/cm1.yaml"));
+}
+
+TEST_F(DeltaTest, DriftInAnUnchangedFileIsStillFound) {
+  Json drifted = *Live("cm2");
+  drifted["data"]["value"] = "by hand";
+  fake_.PutObject("alpha", drifted);
+  repo_.WriteFile("apps/cm1.yaml", ConfigMapYaml("cm1", "v2"));
+  repo_.Commit("one change");
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_TRUE(plan.delta_read);
+  ASSERT_EQ(plan.plan.actions.size(), 2u);
+  std::set<std::string> names;
+  for (const Action& a : plan.plan.actions) names.insert(a.ref.key.name);
+  EXPECT_EQ(names, (std::set<std::string>{"cm1", "cm2"}));
+  SyncOk(Request());
+  EXPECT_EQ((*Live("cm2"))["data"]["value"], "v1");  // put back from its (unread) file
+}
+
+TEST_F(DeltaTest, AClusterLabelChangeReadsEverything) {
+  repo_.WriteFile("fleet/alpha.yaml", std::string(ClusterYaml("alpha")).replace(ClusterYaml("alpha").find("tier: prod"), 10, "tier: dev"));
+  repo_.Commit("alpha is dev now");
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_FALSE(plan.delta_read);
+  int deletes = 0;
+  for (const Action& a : plan.plan.actions) deletes += a.type == ChangeType::kDelete;
+  EXPECT_EQ(deletes, 4);  // nothing selects alpha any more: the Namespace and the ConfigMaps go
+}
 
 // (b) with the real sim (its world survives the process) behind the fault injector: the child
 // process dies right after the sim applied an object, before converge learned the result.

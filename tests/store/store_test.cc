@@ -142,7 +142,8 @@ TEST_F(StoreTest, AVersionOneStoreIsMigratedForwardOnceKeepingItsData) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE leases; DROP TABLE cluster_markers; DROP TABLE sync_actions; "
                          "DROP TABLE operations; DROP TABLE file_results; DROP TABLE schema_versions; "
-                         "DROP INDEX inventory_pending; "
+                         "DROP INDEX inventory_pending; DROP INDEX inventory_by_blob; "
+                         "ALTER TABLE inventory DROP COLUMN blob_id; "
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
