@@ -194,7 +194,7 @@ std::vector<std::string> PlacementTargets(const PlacementAnnotations& p, const s
             std::string known;
             for (const std::string& k : names) known += (known.empty() ? "" : ", ") + k;
             errors->push_back(what + ": annotation " + kClustersAnnotation + " names cluster \"" + n +
-                              "\", which is not declared (known clusters: " + (known.empty() ? "none" : known) + ")");
+                              "\", which no source declares (known clusters: " + (known.empty() ? "none" : known) + ")");
             ok = false;
           } else {
             targets.insert(n);

@@ -4,7 +4,7 @@
 //   converge.dev/cluster-selector: "tier=prod" a Kubernetes label selector over Cluster labels
 //                                              (=, ==, !=, in (...), notin (...), key, !key)
 // Both may be given (the union). The placement annotations are not delivered to clusters.
-// A manifest with neither goes nowhere (a warning); naming a cluster that does not exist, or a
+// A manifest with neither goes nowhere (a warning); naming a cluster no source declares, or a
 // malformed selector, is an error naming the manifest's file:line. Pure.
 #pragma once
 

@@ -157,7 +157,15 @@ class BodyLoader {
 const ClusterSpec* DesiredState::Cluster(const std::string& name) const {
   for (const ClusterSpec& c : clusters)
     if (c.name == name) return &c;
+  for (const ClusterSpec& c : fleet_clusters)
+    if (c.name == name) return &c;
   return nullptr;
+}
+
+std::vector<ClusterSpec> DesiredState::PlacementClusters() const {
+  std::vector<ClusterSpec> out = clusters;
+  out.insert(out.end(), fleet_clusters.begin(), fleet_clusters.end());
+  return out;
 }
 
 Result<JsonPtr> DesiredState::Body(const DesiredObject& object) const {
@@ -288,9 +296,29 @@ Result<DesiredState> ReadDesiredFromInventory(const std::string& commit, const s
   return out;
 }
 
+Status AddFleetOfOthers(DesiredState* desired, const std::vector<InventoryEntry>& others_fleet) {
+  desired->fleet_clusters.clear();
+  desired->fleet_clouds.clear();
+  if (others_fleet.empty()) return Status::Ok();
+  Result<DesiredState> others = ReadDesiredFromInventory("", others_fleet);
+  if (!others.ok()) return others.status().WithContext("reading the Clusters other sources declare");
+  std::set<std::string> own_clusters, own_clouds, needed_clouds;
+  for (const ClusterSpec& c : desired->clusters) own_clusters.insert(c.name);
+  for (const CloudSpec& c : desired->clouds) own_clouds.insert(c.name);
+  for (ClusterSpec& c : others->clusters) {
+    if (own_clusters.count(c.name)) continue;  // declared here too: the ownership check decides
+    needed_clouds.insert(c.cloud);
+    desired->fleet_clusters.push_back(std::move(c));
+  }
+  for (CloudSpec& c : others->clouds)
+    if (needed_clouds.count(c.name) && !own_clouds.count(c.name)) desired->fleet_clouds.push_back(std::move(c));
+  return Status::Ok();
+}
+
 Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& clusters) {
   (void)clusters;  // annotation placement needs only the Clusters' labels
   desired->objects.clear();
+  const std::vector<ClusterSpec> candidates = desired->PlacementClusters();
   for (const ClusterSpec& c : desired->clusters) {
     DesiredObject d;
     d.ref = ObjectRef{"", ObjectKey{kConvergeGroup, "Cluster", "", c.name}};
@@ -307,7 +335,7 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
   std::vector<std::string> errors;
   for (const Manifest& m : desired->manifests) {
     std::vector<std::string> targets =
-        PlacementTargets(PlacementOf(*m.body), desired->clusters, m.file, m.line, m.key, &errors, &desired->warnings);
+        PlacementTargets(PlacementOf(*m.body), candidates, m.file, m.line, m.key, &errors, &desired->warnings);
     if (targets.empty()) continue;
     auto body = std::make_shared<const Json>(Delivered(*m.body));
     std::string hash = DesiredHash(*body);
@@ -329,7 +357,7 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
     for (size_t i = 0; i < f.docs.size(); i++) {
       const DocSummary& s = f.docs[i];
       std::vector<std::string> targets =
-          PlacementTargets(s.placement, desired->clusters, f.path, s.line, s.key, &errors, &desired->warnings);
+          PlacementTargets(s.placement, candidates, f.path, s.line, s.key, &errors, &desired->warnings);
       for (const std::string& cluster : targets) {
         DesiredObject d;
         d.ref = ObjectRef{cluster, s.key};

@@ -72,6 +72,11 @@ struct DesiredState {
   bool from_inventory = false;
   std::vector<CloudSpec> clouds;
   std::vector<ClusterSpec> clusters;
+  // Clusters (and their Clouds) that other sources declare: this source may place objects onto
+  // them but never plans them (clusters are the fleet's; one source owns each). Filled by the
+  // reconciler from the inventory (AddFleetOfOthers).
+  std::vector<ClusterSpec> fleet_clusters;
+  std::vector<CloudSpec> fleet_clouds;
   std::vector<Manifest> manifests;              // Git: application content read in full, not placed yet
   std::vector<FileSummary> summarized;          // Git: files read from their summaries, not placed yet
   // A delta read (ReadDesiredFromGit with `unchanged`): files whose blob the last completely
@@ -84,7 +89,10 @@ struct DesiredState {
   std::vector<Diagnostic> warnings;
   std::shared_ptr<BodyLoader> bodies;           // reads the bodies of summarized objects
 
+  // A cluster objects may be placed on: one of `clusters`, else one of `fleet_clusters`.
   const ClusterSpec* Cluster(const std::string& name) const;
+  // `clusters` and then `fleet_clusters`: every cluster placement may choose.
+  std::vector<ClusterSpec> PlacementClusters() const;
   // The object's delivered body: `body`, or read from its file (parse cache, else Git). The
   // snapshot the state was read from must still exist.
   Result<JsonPtr> Body(const DesiredObject& object) const;
@@ -107,6 +115,11 @@ std::optional<std::vector<DocSummary>> DecodeSummary(const std::string& text);
 
 // The Clouds and Clusters recorded in the inventory rows (fleet rows with last-applied bodies).
 Result<DesiredState> ReadDesiredFromInventory(const std::string& commit, const std::vector<InventoryEntry>& fleet_rows);
+
+// Adds the Clusters and Clouds recorded by other sources (their fleet rows) that this state does
+// not declare itself, as `fleet_clusters` and `fleet_clouds`. Invalid when those rows cannot be
+// read back.
+Status AddFleetOfOthers(DesiredState* desired, const std::vector<InventoryEntry>& others_fleet);
 
 // Places the manifests on clusters (annotations; see engine/place) and fills `objects` with them
 // and the Clusters. `clusters` is what was observed (for placement by readiness and capacity).

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/base/env.h"
+#include "engine/base/hash.h"
 #include "engine/diff/classify.h"
 #include "engine/diff/diff.h"
 #include "engine/health/health.h"
@@ -17,6 +18,7 @@
 #include "engine/observe/observe.h"
 #include "engine/reconcile/desired_state.h"
 #include "engine/reconcile/recorders.h"
+#include "engine/source/identity.h"
 #include "providers/provider.h"
 
 namespace converge {
@@ -58,6 +60,55 @@ bool SamePlacementContext(const DesiredState& desired, const std::map<ObjectRef,
     if (a != b) return false;
   }
   return true;
+}
+
+// What the Clusters and Clouds of other sources were when a plan placed onto them: their identity
+// and desired hash. A change (a label, a new or dropped Cluster) sends the next plan through Git.
+std::string FleetDigest(const std::vector<InventoryEntry>& others_fleet) {
+  if (others_fleet.empty()) return "";
+  std::string text;
+  for (const InventoryEntry& e : others_fleet) text += e.ref.ToString() + "\t" + e.desired_hash + "\n";
+  return Sha256Hex(text);
+}
+
+// One owner per object: what this plan would create, change or adopt must not be another
+// source's. Conflict naming each such object, where it is declared and its owner; the plan is
+// then refused as a whole, so nothing of the sync is applied.
+Status CheckOwnership(Store* store, int64_t source_id, const PlannedSync& planned,
+                      const std::map<ObjectRef, InventoryEntry>& fleet_rows) {
+  std::vector<ObjectRef> refs;
+  std::map<ObjectRef, std::string> where;
+  for (const Action& a : planned.plan.actions) {
+    if (a.type == ChangeType::kDelete) continue;
+    refs.push_back(a.ref);
+    where[a.ref] = a.source_file;
+  }
+  for (const InventoryEntry& e : planned.adopt) refs.push_back(e.ref);
+  for (const CloudSpec& c : planned.clouds_from_git) {
+    ObjectRef ref = FleetRef("Cloud", c.name);
+    if (fleet_rows.count(ref)) continue;
+    refs.push_back(ref);
+    where[ref] = c.manifest.Where();
+  }
+  Result<std::map<ObjectRef, int64_t>> owners = store->inventory()->OwnersElsewhere(source_id, refs);
+  if (!owners.ok()) return owners.status().WithContext("checking who manages the planned objects");
+  if (owners->empty()) return Status::Ok();
+  std::map<int64_t, std::string> sources;
+  if (Result<std::vector<SourceRecord>> all = store->sources()->List(); all.ok()) {
+    for (const SourceRecord& s : *all) sources[s.id] = DescribeSource(s);
+  }
+  std::string msg;
+  int shown = 0;
+  for (const auto& [ref, owner] : *owners) {
+    if (++shown > 20) break;
+    std::string w = where.count(ref) && !where[ref].empty() ? where[ref] + ": " : "";
+    std::string what = ref.cluster.empty() ? ref.key.kind + " " + ref.key.name : ref.ToString();
+    msg += (msg.empty() ? "" : "\n") + w + what + " is managed by source " + std::to_string(owner) +
+           (sources.count(owner) ? " (" + sources[owner] + ")" : "");
+  }
+  if (owners->size() > 20) msg += "\n... and " + std::to_string(owners->size() - 20) + " more";
+  msg += "\nan object has one owner: remove it from one of the two sources (or name it differently); nothing was applied";
+  return Status::Conflict(msg);
 }
 
 std::string HostName() {
@@ -117,6 +168,17 @@ struct Reconciler::Impl {
     return o;
   }
 
+  // The source `request` names, under its identity (engine/source/identity.h): `request` is
+  // rewritten to fetch the normalized location. `take_ref` records request's ref as the source's
+  // (an apply does; a plan only adds a source it has not seen).
+  Result<SourceRecord> Register(SyncRequest* request, bool take_ref) {
+    Result<SourceIdentity> id = IdentifySource(request->source.url, request->source.path);
+    if (!id.ok()) return id.status();
+    request->source.url = id->fetch_url;
+    request->source.path = id->path;
+    return store->sources()->Upsert(id->url, request->source.ref, id->path, take_ref);
+  }
+
   Result<PlannedSync> Plan(const SyncRequest& request, const SourceRecord& source, bool may_write);
   Result<ApplyOutcome> Apply(PlannedSync planned, const ApplyOptions& options, const std::vector<ApplyObserver*>& observers,
                              LeaseKeeper* keeper);
@@ -138,6 +200,10 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   Result<DesiredState> desired =
       ReadDesiredFromGit(**snap, impl_->store->parse_cache(), impl_->store->file_results(), *impl_->registry);
   if (!desired.ok()) return desired.status();
+  // Manifests may be placed onto Clusters other sources declare.
+  Result<std::vector<InventoryEntry>> others_fleet = impl_->store->inventory()->LoadOthersFleet(0);
+  if (!others_fleet.ok()) return others_fleet.status();
+  CONVERGE_RETURN_IF_ERROR(AddFleetOfOthers(&*desired, *others_fleet));
   ValidateResult out;
   out.commit = desired->commit;
   out.specs.clouds = desired->clouds;
@@ -175,9 +241,9 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   return out;
 }
 
-Result<PlannedSync> Reconciler::ComputePlan(const SyncRequest& request) {
-  Result<SourceRecord> source = impl_->store->sources()->Upsert(RedactUrl(request.source.url), request.source.ref,
-                                                                request.source.path);
+Result<PlannedSync> Reconciler::ComputePlan(const SyncRequest& typed) {
+  SyncRequest request = typed;
+  Result<SourceRecord> source = impl_->Register(&request, /*take_ref=*/false);
   if (!source.ok()) return source.status();
   // The observation cache is written only by the holder of the source's lease, so a plan never
   // writes over a running apply's rows. Without it the plan is read-only.
@@ -191,9 +257,9 @@ Result<PlannedSync> Reconciler::ComputePlan(const SyncRequest& request) {
   return planned;
 }
 
-Result<ApplyOutcome> Reconciler::Sync(const SyncRequest& request, const std::vector<ApplyObserver*>& observers) {
-  Result<SourceRecord> source = impl_->store->sources()->Upsert(RedactUrl(request.source.url), request.source.ref,
-                                                                request.source.path);
+Result<ApplyOutcome> Reconciler::Sync(const SyncRequest& typed, const std::vector<ApplyObserver*>& observers) {
+  SyncRequest request = typed;
+  Result<SourceRecord> source = impl_->Register(&request, /*take_ref=*/true);
   if (!source.ok()) return source.status();
   LeaseOwner owner = impl_->Owner();
   Result<Lease> lease = impl_->store->sources()->AcquireLease(source->id, owner, kLeaseTtlMs, impl_->env->NowMillis());
@@ -242,9 +308,16 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
   std::map<std::string, ClusterMarker> markers;
   for (const ClusterMarker& m : *marker_rows) markers[m.cluster] = m;
 
-  // The no-op path: this commit was applied completely, so the inventory is its desired state.
-  // Pending rows never take it (one index lookup says whether there are any).
-  bool from_inventory = request.prune && source.last_commit == out.commit && !fleet_rows.empty();
+  // Clusters other sources declare may receive this source's objects.
+  Result<std::vector<InventoryEntry>> others_fleet = store->inventory()->LoadOthersFleet(source.id);
+  if (!others_fleet.ok()) return others_fleet.status();
+  out.fleet_digest = FleetDigest(*others_fleet);
+  const bool same_fleet = source.fleet_digest == out.fleet_digest;
+
+  // The no-op path: this commit was applied completely (and the other sources' Clusters are as
+  // they were then), so the inventory is its desired state. Pending rows never take it (one
+  // index lookup says whether there are any).
+  bool from_inventory = request.prune && source.last_commit == out.commit && same_fleet;
   for (const auto& [ref, e] : fleet_rows) from_inventory = from_inventory && !e.pending && !e.last_applied.empty();
   if (from_inventory) {
     Result<bool> pending = store->inventory()->HasPending(source.id);
@@ -255,7 +328,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
   // Only the files that changed are read, and only the rows they (and files that are gone) touch.
   std::unique_ptr<Snapshot> previous;
   if (!from_inventory && request.prune && !source.last_commit.empty() && source.last_commit != out.commit &&
-      !fleet_rows.empty()) {
+      same_fleet) {
     Result<bool> pending = store->inventory()->HasPending(source.id);
     Result<bool> unknown = store->inventory()->HasRowsWithoutBlob(source.id);
     if (!pending.ok()) return pending.status();
@@ -287,6 +360,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
                        : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry,
                                             previous ? &previous->files() : nullptr);
     if (!desired.ok()) return desired.status();
+    CONVERGE_RETURN_IF_ERROR(AddFleetOfOthers(&*desired, *others_fleet));
     if (desired->delta && !SamePlacementContext(*desired, fleet_rows)) {
       previous.reset();  // the Clusters changed: every object may go elsewhere
       CONVERGE_RETURN_IF_ERROR(count_rows());
@@ -308,13 +382,18 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
       for (ClusterSpec& c : old->clusters)
         if (!desired_clusters.count(c.name)) removed.push_back(std::move(c));
     }
+    out.others_clouds.clear();
+    for (const CloudSpec& c : desired->fleet_clouds) {
+      clouds.push_back(c);
+      out.others_clouds.insert(c.name);
+    }
     Result<std::unique_ptr<FleetSession>> session =
-        FleetSession::Create(clouds, desired->clusters, removed, registry, Context());
+        FleetSession::Create(clouds, desired->PlacementClusters(), removed, registry, Context());
     if (!session.ok()) return session.status();
 
     Observer observer(session->get(), env, Observation(request.apply));
     std::vector<std::string> names;
-    for (const ClusterSpec& c : desired->clusters) names.push_back(c.name);
+    for (const ClusterSpec& c : desired->PlacementClusters()) names.push_back(c.name);
     for (const ClusterSpec& c : removed) names.push_back(c.name);
     std::map<std::string, ClusterLive> live = observer.Clusters(names, /*markers=*/true);
     CONVERGE_RETURN_IF_ERROR(Place(&*desired, live));
@@ -352,6 +431,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     if (!from_inventory) out.clouds_from_git = desired->clouds;
     break;
   }
+  CONVERGE_RETURN_IF_ERROR(CheckOwnership(store, source.id, out, fleet_rows));
 
   Result<std::vector<OperationRecord>> open = store->operations()->ListOpen(source.id);
   if (!open.ok()) return open.status();
@@ -386,6 +466,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
   if (!planned.plan.empty() || !planned.adopt.empty()) st = store->sources()->SetSynced(source_id, "", 0);
   for (const CloudSpec& cloud : session->clouds()) {
     if (!st.ok()) break;
+    if (planned.others_clouds.count(cloud.name)) continue;  // another source's to ensure
     CloudProvider* p = session->ProviderOfCloud(cloud.name);
     st = RetryWithBackoff(options.retry(), env, [&] { return p->EnsureCloud(CallOptions{}); });
     if (!st.ok()) st = st.WithContext("Cloud " + cloud.name);
@@ -452,7 +533,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
   }
   // The no-op path trusts that the inventory is exactly this commit's desired state.
   if (st.ok() && planned.prune && planned.kept_clusters.empty()) {
-    st = store->sources()->SetSynced(source_id, commit, env->NowMillis());
+    st = store->sources()->SetSynced(source_id, commit, env->NowMillis(), planned.fleet_digest);
   }
   SyncRun record;
   record.id = out.run_id;
@@ -494,14 +575,20 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
       per_cluster[e.ref.cluster].push_back(&e);
     }
   }
+  // `status` shows what is recorded and never fails because of it: a fleet that cannot be read
+  // back (or reached) is reported on every row it concerns.
   std::unique_ptr<FleetSession> session;
+  std::string fleet_error;
   if (!fleet_rows.empty()) {
     Result<DesiredState> specs = ReadDesiredFromInventory("", fleet_rows);
-    if (!specs.ok()) return specs.status();
     Result<std::unique_ptr<FleetSession>> fs =
-        FleetSession::Create(specs->clouds, specs->clusters, {}, impl_->registry, impl_->Context());
-    if (!fs.ok()) return fs.status();
-    session = std::move(fs).value();
+        specs.ok() ? FleetSession::Create(specs->clouds, specs->clusters, {}, impl_->registry, impl_->Context())
+                   : Result<std::unique_ptr<FleetSession>>(specs.status());
+    if (fs.ok()) {
+      session = std::move(fs).value();
+    } else {
+      fleet_error = "the recorded fleet cannot be read back: " + fs.status().message();
+    }
   }
   ObserveOptions options;
   std::unique_ptr<Observer> observer = session ? std::make_unique<Observer>(session.get(), impl_->env, options) : nullptr;
@@ -534,7 +621,9 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
   for (const auto& [cluster, entries] : per_cluster) {
     std::vector<std::optional<Json>> live(entries.size());
     std::string error;
-    if (!session || !session->ProviderOfCluster(cluster)) {
+    if (!fleet_error.empty()) {
+      error = fleet_error;
+    } else if (!session || !session->ProviderOfCluster(cluster)) {
       error = "cluster " + cluster + " is not known";
     } else {
       std::vector<ObjectKey> keys;
@@ -577,7 +666,7 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
   if (sources.ok()) {
     for (const SourceRecord& s : *sources) {
       FleetStatus::LastSync ls;
-      ls.url = s.url + (s.ref.empty() ? "" : "@" + s.ref) + (s.path.empty() ? "" : "//" + s.path);
+      ls.url = DescribeSource(s);
       if (runs.ok()) {
         for (const SyncRun& r : *runs) {
           if (r.source_id != s.id) continue;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,9 @@ struct PlannedSync {
   bool prune = true;
   std::unique_ptr<FleetSession> session;
   std::vector<CloudSpec> clouds_from_git;  // recorded before anything runs on them
+  // Clouds of other sources' Clusters this one places onto: reached, never ensured or recorded.
+  std::set<std::string> others_clouds;
+  std::string fleet_digest;                // other sources' Clusters as planned (SourceRecord)
   // Objects that need no action but whose row is missing, pending or records another desired
   // state (drift that Git then adopted, a row left by a killed apply): Apply records them.
   std::vector<InventoryEntry> adopt;

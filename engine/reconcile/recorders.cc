@@ -20,7 +20,15 @@ Status InventoryRecorder::BeforeActions(const std::vector<const Action*>& action
   InventoryBatch batch;
   batch.pending.reserve(actions.size());
   for (const Action* a : actions) batch.pending.push_back(PendingMark{source_id_, a->ref, a->api_version});
-  return store_->inventory()->Write(batch);
+  Status st = store_->inventory()->Write(batch);
+  // The plan checked ownership; a source that took one of these objects since is seen here, by
+  // the store's one-owner index, before anything is applied.
+  if (st.code() == Code::kConflict) {
+    std::string what = actions.size() == 1 ? actions[0]->ref.ToString() : std::to_string(actions.size()) + " objects";
+    return Status::Conflict("another source started managing " + what +
+                            " while this sync ran: nothing of it was applied; plan again to see which");
+  }
+  return st;
 }
 
 Status InventoryRecorder::OperationStarted(const Action& action, const Operation& operation) {

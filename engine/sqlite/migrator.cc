@@ -111,6 +111,7 @@ Status Migrator::Run(const Component& component) {
     CONVERGE_RETURN_IF_ERROR(conn_.Exec("CREATE TABLE IF NOT EXISTS schema_versions ("
                                         "component TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
     CONVERGE_RETURN_IF_ERROR(conn_.Exec(m.sql).WithContext(what));
+    if (m.run != nullptr) CONVERGE_RETURN_IF_ERROR(m.run(conn_).WithContext(what));
     Statement bump = conn_.Prepare(
         "INSERT INTO schema_versions (component, version) VALUES (?1, ?2) "
         "ON CONFLICT (component) DO UPDATE SET version = excluded.version");

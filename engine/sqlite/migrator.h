@@ -34,6 +34,9 @@ namespace converge::sqlite {
 struct Migration {
   int version;      // 1, 2, 3, ... in order
   const char* sql;  // one or more statements
+  // Optional: what SQL alone cannot do (e.g. normalizing values with C++ code), run after `sql`
+  // in the same transaction.
+  Status (*run)(Connection&) = nullptr;
 };
 
 struct Component {

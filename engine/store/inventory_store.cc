@@ -143,6 +143,36 @@ Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadRefs(int64_t sourc
   return out;
 }
 
+Result<std::map<ObjectRef, int64_t>> SqliteInventoryStore::OwnersElsewhere(int64_t source_id,
+                                                                           const std::vector<ObjectRef>& refs) {
+  std::map<ObjectRef, int64_t> out;
+  if (refs.empty()) return out;
+  sqlite::Savepoint snapshot(conn_);
+  CONVERGE_RETURN_IF_ERROR(snapshot.Begin());
+  Statement st = conn_.Prepare(
+      "SELECT source_id FROM inventory INDEXED BY inventory_owner WHERE cluster = ?1 AND grp = ?2 AND kind = ?3 AND "
+      "namespace = ?4 AND name = ?5 AND source_id != ?6");
+  for (const ObjectRef& ref : refs) {
+    st.Bind(1, ref.cluster).Bind(2, ref.key.group).Bind(3, ref.key.kind).Bind(4, ref.key.ns).Bind(5, ref.key.name);
+    st.Bind(6, source_id);
+    Result<bool> row = st.Step();
+    if (!row.ok()) return row.status();
+    if (*row) out[ref] = st.Int64(0);
+    st.Reset();
+  }
+  CONVERGE_RETURN_IF_ERROR(snapshot.Release());
+  return out;
+}
+
+Result<std::vector<InventoryEntry>> SqliteInventoryStore::LoadOthersFleet(int64_t source_id) {
+  static const std::string kSql = Rows().Select() +
+                                  " WHERE cluster = '' AND source_id != ?1 AND pending = 0 AND last_applied != ''" +
+                                  kOrder;
+  Statement st = conn_.Prepare(kSql);
+  st.Bind(1, source_id);
+  return Rows().ReadAll(st);
+}
+
 Result<bool> SqliteInventoryStore::HasPending(int64_t source_id) {
   // Without INDEXED BY, SQLite (no statistics) prefers inventory_by_blob and reads every row.
   Statement st = conn_.Prepare(

@@ -13,6 +13,9 @@
 //       leaves a live object converge does not know it created; pending rows never take the
 //       no-op path. last_applied is the large part (the JSON converge applied, Secrets redacted);
 //       LoadIndex() reads everything else, LoadLastApplied() just the bodies it is asked for.
+//       Every object has one owner (UNIQUE (cluster, grp, kind, namespace, name), migration 5):
+//       a row of another source for the same object cannot be written (Conflict), so two sources
+//       never overwrite each other's objects, even when their plans race.
 //   cluster_markers(source_id, cluster, marker, observed_at,
 //                   PRIMARY KEY (source_id, cluster))                             [migration 2]
 //                   + rows (how many rows the marker vouches for; -1 unknown)     [migration 3]
@@ -141,6 +144,12 @@ class InventoryStore {
   virtual Status Write(const InventoryBatch& batch) = 0;
   // The markers of one source, by cluster.
   virtual Result<std::vector<ClusterMarker>> LoadMarkers(int64_t source_id) = 0;
+  // The source owning each of `refs` that some source other than `source_id` has a row of (one
+  // snapshot; an index lookup per ref).
+  virtual Result<std::map<ObjectRef, int64_t>> OwnersElsewhere(int64_t source_id, const std::vector<ObjectRef>& refs) = 0;
+  // The Clouds and Clusters (fleet rows with last-applied bodies, not pending) of every source
+  // but `source_id`: the fleet this source may place onto.
+  virtual Result<std::vector<InventoryEntry>> LoadOthersFleet(int64_t source_id) = 0;
 
   // Shorthands for a batch of one kind.
   Status SetMarker(const ClusterMarker& marker) {
@@ -173,6 +182,8 @@ class SqliteInventoryStore : public InventoryStore {
                                                            const std::vector<ObjectRef>& refs) override;
   Status Write(const InventoryBatch& batch) override;
   Result<std::vector<ClusterMarker>> LoadMarkers(int64_t source_id) override;
+  Result<std::map<ObjectRef, int64_t>> OwnersElsewhere(int64_t source_id, const std::vector<ObjectRef>& refs) override;
+  Result<std::vector<InventoryEntry>> LoadOthersFleet(int64_t source_id) override;
 
  private:
   sqlite::Connection& conn_;

@@ -24,8 +24,8 @@ const RowCodec<SourceRecord>& Sources() {
       "sources",
       {Field("id", &SourceRecord::id), Field("url", &SourceRecord::url), Field("ref", &SourceRecord::ref),
        Field("path", &SourceRecord::path), Field("last_commit", &SourceRecord::last_commit),
-       Field("last_sync_at", &SourceRecord::last_sync_at)},
-      {"url", "ref", "path"});
+       Field("last_sync_at", &SourceRecord::last_sync_at), Field("fleet_digest", &SourceRecord::fleet_digest)},
+      {"url", "path"});
   return codec;
 }
 
@@ -51,31 +51,32 @@ std::string FormatUtc(int64_t unix_ms) {
 
 }  // namespace
 
+std::string DescribeSource(const SourceRecord& s) {
+  return s.url + (s.path.empty() ? "" : "//" + s.path) + (s.ref.empty() ? "" : " @ " + s.ref);
+}
+
 bool ProcessIsGone(int64_t pid) {
   if (pid <= 0) return false;  // kill(0) and kill(-1) mean process groups, not a pid
   return kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH;
 }
 
 Result<SourceRecord> SqliteSourceStore::Upsert(const std::string& url, const std::string& ref,
-                                               const std::string& path) {
-  static const RowCodec<SourceRecord> kKey = Sources().Key();
-  static const std::string kInsert = kKey.Upsert();  // ON CONFLICT DO NOTHING: all its columns are key
-  static const std::string kSelect = Sources().Select() + " WHERE " + kKey.KeyWhere();
-  SourceRecord want;
-  want.url = url;
-  want.ref = ref;
-  want.path = path;
+                                               const std::string& path, bool take_ref) {
+  static const std::string kInsert =
+      "INSERT INTO sources (url, ref, path) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (url, path) DO UPDATE SET ref = excluded.ref";
+  static const std::string kAdd = "INSERT INTO sources (url, ref, path) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+  static const std::string kSelect = Sources().Select() + " WHERE " + Sources().Key().KeyWhere();
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
-  {
-    Statement ins = conn_.Prepare(kInsert);
-    kKey.Bind(ins, want);
-    CONVERGE_RETURN_IF_ERROR(ins.Run());
-  }
+  CONVERGE_RETURN_IF_ERROR(conn_.Prepare(take_ref ? kInsert : kAdd).Bind(1, url).Bind(2, ref).Bind(3, path).Run());
   SourceRecord rec;
   {
+    SourceRecord want;
+    want.url = url;
+    want.path = path;
     Statement sel = conn_.Prepare(kSelect);
-    kKey.Bind(sel, want);
+    Sources().Key().Bind(sel, want);
     Result<bool> row = sel.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Internal("source " + url + " vanished right after it was written to " + conn_.path());
@@ -91,14 +92,16 @@ Result<std::vector<SourceRecord>> SqliteSourceStore::List() {
   return Sources().ReadAll(st);
 }
 
-Status SqliteSourceStore::SetSynced(int64_t source_id, const std::string& commit, int64_t at) {
+Status SqliteSourceStore::SetSynced(int64_t source_id, const std::string& commit, int64_t at,
+                                    const std::string& fleet_digest) {
   static const RowCodec<SourceRecord> kSynced =
-      Sources().Subset({"id", "last_commit", "last_sync_at"}).WithKey({"id"});
+      Sources().Subset({"id", "last_commit", "last_sync_at", "fleet_digest"}).WithKey({"id"});
   static const std::string kSql = kSynced.Update();
   SourceRecord rec;
   rec.id = source_id;
   rec.last_commit = commit;
   rec.last_sync_at = at;
+  rec.fleet_digest = fleet_digest;
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   Statement st = conn_.Prepare(kSql);
@@ -135,7 +138,7 @@ std::string SqliteSourceStore::Describe(int64_t source_id) {
   Result<bool> row = st.Step();
   if (row.ok() && *row) {
     SourceRecord s = Sources().Read(st);
-    out += " (" + s.url + (s.ref.empty() ? "" : "@" + s.ref) + (s.path.empty() ? "" : "//" + s.path) + ")";
+    out += " (" + DescribeSource(s) + ")";
   }
   return out;
 }

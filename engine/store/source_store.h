@@ -6,9 +6,14 @@
 // Tables (created by store migrations, store.cc):
 //   sources(id INTEGER PRIMARY KEY AUTOINCREMENT, url, ref, path, last_commit, last_sync_at,
 //           UNIQUE (url, ref, path))                                        [migration 1]
-//       A row is appended the first time (url, ref, path) is seen and never removed by converge;
-//       last_commit and last_sync_at are rewritten after each successful apply (and cleared when
-//       an apply starts changing things, so the no-op path cannot trust a half-applied commit).
+//           + fleet_digest, UNIQUE (url, path)                              [migration 5]
+//       One row per repository directory: url and path are the source's identity, normalized
+//       (engine/source/identity.h), and ref is a property rewritten by each Upsert, so switching
+//       refs plans like any new commit. A row is appended the first time an identity is seen and
+//       never removed by converge; last_commit, fleet_digest and last_sync_at are rewritten after
+//       each successful apply (and cleared when an apply starts changing things, so the no-op
+//       path cannot trust a half-applied commit). fleet_digest sums up the Clusters of other
+//       sources this one placed onto, so their change sends the next plan through Git.
 //   leases(source_id INTEGER PRIMARY KEY REFERENCES sources ON DELETE CASCADE, owner, host, pid,
 //          acquired_at, renewed_at, expires_at)                             [migration 2]
 //       At most one row per source: inserted by AcquireLease, rewritten by RenewLease and by a
@@ -39,6 +44,7 @@ struct SourceRecord {
   std::string path;
   std::string last_commit;   // commit of the last successful apply; empty before
   int64_t last_sync_at = 0;  // unix ms
+  std::string fleet_digest;  // other sources' Clusters as of that apply (see above)
 };
 
 // Who holds a lease: `id` is unique per converge process (or replica); host and pid say where it
@@ -61,12 +67,15 @@ class SourceStore {
  public:
   virtual ~SourceStore() = default;
 
-  // The source for (url, ref, path), added when new; an existing one keeps its sync state.
-  virtual Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path) = 0;
+  // The source (url, path) (a normalized identity), added with `ref` when new. An existing one
+  // keeps its sync state, and takes `ref` as its ref when `take_ref`.
+  virtual Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path,
+                                      bool take_ref = true) = 0;
   // Every source, by id.
   virtual Result<std::vector<SourceRecord>> List() = 0;
   // Records the last successful apply; NotFound for an unknown source.
-  virtual Status SetSynced(int64_t source_id, const std::string& commit, int64_t at) = 0;
+  virtual Status SetSynced(int64_t source_id, const std::string& commit, int64_t at,
+                           const std::string& fleet_digest = "") = 0;
 
   // Grants `owner` the source's lease until now_ms + ttl_ms when nobody holds it, the lease
   // expired, `owner` already holds it (a renewal that keeps acquired_at), or the holder runs on
@@ -83,6 +92,9 @@ class SourceStore {
   virtual Result<std::optional<Lease>> GetLease(int64_t source_id) = 0;
 };
 
+// "file:///repo//fleet @ main": the source's identity and its ref, for messages and `status`.
+std::string DescribeSource(const SourceRecord& source);
+
 // True when no process `pid` exists on this machine (kill(pid, 0) fails with ESRCH). The one
 // place that asks the OS, so it can move behind the Env seam. False for pid <= 0.
 bool ProcessIsGone(int64_t pid);
@@ -91,9 +103,11 @@ class SqliteSourceStore : public SourceStore {
  public:
   explicit SqliteSourceStore(sqlite::Connection& conn) : conn_(conn) {}
 
-  Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path) override;
+  Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path,
+                              bool take_ref = true) override;
   Result<std::vector<SourceRecord>> List() override;
-  Status SetSynced(int64_t source_id, const std::string& commit, int64_t at) override;
+  Status SetSynced(int64_t source_id, const std::string& commit, int64_t at,
+                   const std::string& fleet_digest = "") override;
   Result<Lease> AcquireLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms, int64_t now_ms) override;
   Result<Lease> RenewLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms, int64_t now_ms) override;
   Status ReleaseLease(int64_t source_id, const LeaseOwner& owner) override;

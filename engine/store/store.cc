@@ -2,8 +2,12 @@
 
 #include <charconv>
 #include <filesystem>
+#include <map>
+#include <tuple>
+#include <vector>
 
 #include "engine/base/env.h"
+#include "engine/source/identity.h"
 #include "engine/sqlite/connection.h"
 #include "engine/sqlite/error.h"
 #include "engine/sqlite/migrator.h"
@@ -21,6 +25,107 @@ using sqlite::Migration;
 //
 // sync_runs and events use AUTOINCREMENT so ids are never reused and "newest first" is simply
 // "id descending" (the rowid, no extra index needed).
+// Migration 5. Until 5 a source was (url as typed, ref, path as typed): `./repo`, `/abs/repo`
+// and `file:///abs/repo`, or two refs of one repository, were separate sources that overwrote
+// each other's objects. Now a source is (normalized url, normalized path) with the ref as a
+// property (engine/source/identity.h), and an object has one owner:
+//   1. sources whose recorded url and path normalize to the same identity are merged into the one
+//      synced last: the others' inventory rows move to it (where both have a row, the one updated
+//      last stays), and so do their runs, events and operations; the survivor's last commit and
+//      change markers are cleared, so its next plan reads Git in full. A relative path recorded
+//      by an older converge cannot be resolved (the directory it was typed in is unknown): it is
+//      kept as recorded, a source of its own.
+//   2. an object that several sources still hold stays with the one that applied it last; the
+//      others forget it (an event says so, and their next plan reads Git in full and refuses to
+//      take it over: see the ownership check in engine/reconcile).
+//   3. unique indexes make both rules hold from now on.
+Status Run(sqlite::Connection& conn, const std::string& sql, std::initializer_list<int64_t> ids) {
+  sqlite::Statement st = conn.Prepare(sql);
+  int i = 1;
+  for (int64_t id : ids) st.Bind(i++, id);
+  return st.Run();
+}
+
+constexpr const char* kSameObject =
+    "o.cluster = inventory.cluster AND o.grp = inventory.grp AND o.kind = inventory.kind AND "
+    "o.namespace = inventory.namespace AND o.name = inventory.name";
+
+Status MergeInto(sqlite::Connection& conn, int64_t survivor, int64_t loser) {
+  const std::string same = kSameObject;
+  CONVERGE_RETURN_IF_ERROR(Run(conn,
+                               "DELETE FROM inventory WHERE source_id = ?2 AND EXISTS (SELECT 1 FROM inventory o "
+                               "WHERE o.source_id = ?1 AND " + same + " AND o.updated_at >= inventory.updated_at)",
+                               {survivor, loser}));
+  CONVERGE_RETURN_IF_ERROR(Run(conn,
+                               "DELETE FROM inventory WHERE source_id = ?1 AND EXISTS (SELECT 1 FROM inventory o "
+                               "WHERE o.source_id = ?2 AND " + same + ")",
+                               {survivor, loser}));
+  for (const char* sql : {"UPDATE inventory SET source_id = ?1 WHERE source_id = ?2",
+                          "UPDATE sync_runs SET source_id = ?1 WHERE source_id = ?2",
+                          "UPDATE events SET source_id = ?1 WHERE source_id = ?2",
+                          "UPDATE OR IGNORE operations SET source_id = ?1 WHERE source_id = ?2",
+                          "DELETE FROM operations WHERE source_id = ?2", "DELETE FROM leases WHERE source_id = ?2",
+                          "DELETE FROM cluster_markers WHERE source_id IN (?1, ?2)",
+                          "DELETE FROM sources WHERE id = ?2"}) {
+    CONVERGE_RETURN_IF_ERROR(Run(conn, sql, {survivor, loser}));
+  }
+  return Status::Ok();
+}
+
+Status MergeSources(sqlite::Connection& conn) {
+  struct Row {
+    int64_t id, synced_at;
+    std::string url, path;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Row>> by_identity;
+  {
+    sqlite::Statement st = conn.Prepare("SELECT id, url, path, last_sync_at FROM sources ORDER BY id");
+    for (;;) {
+      Result<bool> row = st.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Row r{st.Int64(0), st.Int64(3), st.Text(1), st.Text(2)};
+      bool resolved = false;
+      std::string url = NormalizeRecordedUrl(r.url, &resolved);
+      Result<std::string> path = NormalizeSourcePath(r.path);
+      by_identity[{url, path.ok() ? *path : r.path}].push_back(std::move(r));
+    }
+  }
+  for (auto& [identity, rows] : by_identity) {
+    // The survivor: the source synced last (the newest id on a tie).
+    const Row* survivor = &rows[0];
+    for (const Row& r : rows)
+      if (std::tie(r.synced_at, r.id) > std::tie(survivor->synced_at, survivor->id)) survivor = &r;
+    for (const Row& r : rows)
+      if (r.id != survivor->id) CONVERGE_RETURN_IF_ERROR(MergeInto(conn, survivor->id, r.id));
+    sqlite::Statement st = conn.Prepare(rows.size() > 1
+                                            ? "UPDATE sources SET url = ?2, path = ?3, last_commit = '' WHERE id = ?1"
+                                            : "UPDATE sources SET url = ?2, path = ?3 WHERE id = ?1");
+    st.Bind(1, survivor->id).Bind(2, identity.first).Bind(3, identity.second);
+    CONVERGE_RETURN_IF_ERROR(st.Run());
+  }
+  // Objects several sources hold: the row updated last (then the newest source) keeps it.
+  CONVERGE_RETURN_IF_ERROR(conn.Exec(R"sql(
+CREATE TEMP TABLE lost_rows AS
+  SELECT inventory.rowid AS row, inventory.source_id AS source_id FROM inventory
+  WHERE EXISTS (SELECT 1 FROM inventory o WHERE )sql" + std::string(kSameObject) + R"sql(
+                AND o.source_id != inventory.source_id
+                AND (o.updated_at > inventory.updated_at
+                     OR (o.updated_at = inventory.updated_at AND o.source_id > inventory.source_id)));
+INSERT INTO events (at, source_id, level, reason, object, message)
+  SELECT CAST(strftime('%s', 'now') AS INTEGER) * 1000, source_id, 'warning', 'OwnershipResolved', '',
+         count(*) || ' objects another source applied later are now that source''s alone; this one no longer manages them'
+  FROM lost_rows GROUP BY source_id;
+UPDATE sources SET last_commit = '' WHERE id IN (SELECT source_id FROM lost_rows);
+DELETE FROM cluster_markers WHERE source_id IN (SELECT source_id FROM lost_rows);
+DELETE FROM inventory WHERE rowid IN (SELECT row FROM lost_rows);
+DROP TABLE lost_rows;
+CREATE UNIQUE INDEX sources_identity ON sources (url, path);
+CREATE UNIQUE INDEX inventory_owner ON inventory (cluster, grp, kind, namespace, name);
+)sql"));
+  return Status::Ok();
+}
+
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE meta (
@@ -162,6 +267,11 @@ CREATE INDEX inventory_pending ON inventory (source_id, cluster) WHERE pending =
 ALTER TABLE inventory ADD COLUMN blob_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX inventory_by_blob ON inventory (source_id, blob_id);
 )sql"},
+    // One source per repository, one owner per object (see MergeSources).
+    {5, R"sql(
+ALTER TABLE sources ADD COLUMN fleet_digest TEXT NOT NULL DEFAULT '';
+)sql",
+     MergeSources},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == Store::kSchemaVersion,

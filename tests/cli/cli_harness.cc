@@ -31,11 +31,13 @@ FleetHarness::FleetHarness() {
 
 FleetHarness::~FleetHarness() = default;
 
-RunResult FleetHarness::Converge(const std::string& args) {
+RunResult FleetHarness::Converge(const std::string& args) { return ConvergeIn("", args); }
+
+RunResult FleetHarness::ConvergeIn(const std::string& cwd, const std::string& args) {
   std::string out = tmp_.path() + "/stdout";
   std::string err = tmp_.path() + "/stderr";
-  std::string cmd = std::string(CONVERGE_BINARY) + " --state-dir " + state_dir_ + " " + args + " >" + out + " 2>" + err +
-                    " </dev/null";
+  std::string cmd = (cwd.empty() ? "" : "cd " + ShellQuote(cwd) + " && ") + std::string(CONVERGE_BINARY) +
+                    " --state-dir " + state_dir_ + " " + args + " >" + out + " 2>" + err + " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -25,6 +25,8 @@ class FleetHarness {
 
   // Runs `converge --state-dir <state> ARGS` and captures stdout and stderr separately.
   RunResult Converge(const std::string& args);
+  // Same, run from the directory `cwd` (for relative --repo paths).
+  RunResult ConvergeIn(const std::string& cwd, const std::string& args);
   // Same with --repo <daemon url> appended after the subcommand words in `cmd`.
   RunResult WithRepo(const std::string& cmd, const std::string& extra = "");
   nlohmann::json Json(const RunResult& r);
@@ -32,6 +34,8 @@ class FleetHarness {
   GitRepo& repo() { return *repo_; }
   const std::string& url() const { return url_; }
   const std::string& state_dir() const { return state_dir_; }
+  // The harness's temporary directory (the repository is repos/fleet under it).
+  const std::string& dir() const { return tmp_.path(); }
 
   // Writes the standard fleet: clouds c1 (sim), clusters alpha (tier=prod) and beta (tier=dev),
   // app "web" (Namespace, ConfigMap, Deployment, Service) to every cluster, "api" only to prod.

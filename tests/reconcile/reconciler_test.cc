@@ -8,6 +8,7 @@
 //   (d) no plan takes the no-op path on an inventory that mixes two commits;
 // and the lease: one sync per source at a time, different sources at once.
 #include "engine/reconcile/reconciler.h"
+#include "engine/source/identity.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -202,7 +203,7 @@ TEST_F(ReconcilerTest, PendingRowsNeverTakeTheNoOpPath) {  // (c)
   ASSERT_TRUE(PlanOk(Request()).fast_path);
   // A row left pending (by a crash between recording it and learning the result) while the
   // commit is still the one last applied.
-  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(IdentifySource(repo_.path(), "")->url, "", "");
   ASSERT_TRUE(source.ok());
   InventoryBatch mark;
   mark.pending.push_back(PendingMark{source->id, ObjectRef{"alpha", ObjectKey{"", "ConfigMap", "web", "cm2"}}, "v1"});
@@ -242,7 +243,7 @@ TEST_F(ReconcilerTest, AnInventoryMixingTwoCommitsNeverTakesTheNoOpPath) {  // (
 }
 
 TEST_F(ReconcilerTest, OneSyncPerSourceAtATime) {
-  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(IdentifySource(repo_.path(), "")->url, "", "");
   ASSERT_TRUE(source.ok());
   // Another live converge (this test process stands in for it) holds the source.
   LeaseOwner other{"other-converge", "elsewhere", getpid()};
@@ -259,8 +260,38 @@ TEST_F(ReconcilerTest, OneSyncPerSourceAtATime) {
   SyncOk(Request());
 }
 
+// One owner per object, when two sources race: the plan of the second saw the object free, the
+// first then took it; applying the stale plan is stopped by the store before the object is touched.
+TEST_F(ReconcilerTest, AnObjectAnotherSourceTookAfterThePlanIsNotApplied) {
+  SyncOk(Request());
+  testing::GitRepo apps = testing::GitRepo::Init(tmp_.Join("apps"));
+  apps.WriteFile("late.yaml", ConfigMapYaml("late", "from apps"));
+  apps.Commit("apps");
+  SyncRequest second = Request();
+  second.source.url = apps.path();
+  PlannedSync stale = PlanOk(second);
+  ASSERT_EQ(stale.plan.actions.size(), 1u) << "placed onto the first source's cluster";
+  EXPECT_EQ(stale.plan.actions[0].ref.ToString(), "alpha: ConfigMap/web/late");
+
+  repo_.WriteFile("apps/late.yaml", ConfigMapYaml("late", "from fleet"));
+  repo_.Commit("late");
+  SyncOk(Request());
+  const int applies = fake_.CallCount("Apply");
+  Result<ApplyOutcome> out = reconciler_->Apply(std::move(stale), second.apply, {});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_FALSE(out->status.ok());
+  EXPECT_THAT(out->status.message(), HasSubstr("another source started managing alpha: ConfigMap/web/late"));
+  EXPECT_EQ(fake_.CallCount("Apply"), applies) << "nothing of the stale plan was applied";
+  EXPECT_EQ((*Live("late"))["data"]["value"], "from fleet");
+  // A fresh plan says who owns it.
+  Result<PlannedSync> refused = reconciler_->ComputePlan(second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kConflict);
+  EXPECT_THAT(refused.status().message(), HasSubstr("late.yaml:1: alpha: ConfigMap/web/late is managed by source 1"));
+}
+
 TEST_F(ReconcilerTest, ALeaseOfADeadProcessOnThisHostIsTakenOver) {
-  Result<SourceRecord> source = store_->sources()->Upsert(repo_.path(), "", "");
+  Result<SourceRecord> source = store_->sources()->Upsert(IdentifySource(repo_.path(), "")->url, "", "");
   ASSERT_TRUE(source.ok());
   pid_t child = fork();
   if (child == 0) _exit(0);

@@ -56,7 +56,10 @@ TEST_F(InventoryTest, LoadLastAppliedReturnsExactlyTheAskedRowsThatExist) {
   for (int i = 0; i < 20; ++i) rows.push_back(MakeEntry(source_, i));
   rows[3].last_applied = std::string("{\"with\":\"nul\0byte\"}", 20);
   ASSERT_TRUE(inventory()->Write({rows, {}}).ok());
-  ASSERT_TRUE(inventory()->Write({{MakeEntry(other_, 5)}, {}}).ok());
+  // One owner per object: another source cannot write a row for an object this one has.
+  Status taken = inventory()->Write({{MakeEntry(other_, 5)}, {}});
+  EXPECT_EQ(taken.code(), Code::kConflict) << taken.ToString();
+  ASSERT_TRUE(inventory()->Write({{MakeEntry(other_, 25)}, {}}).ok());
 
   const ObjectRef absent = Ref("nowhere", "", "ConfigMap", "x", "y");
   auto bodies = inventory()->LoadLastApplied(source_, {rows[3].ref, rows[7].ref, absent});
@@ -66,11 +69,11 @@ TEST_F(InventoryTest, LoadLastAppliedReturnsExactlyTheAskedRowsThatExist) {
   EXPECT_EQ(bodies->at(rows[7].ref), rows[7].last_applied);
   EXPECT_EQ(bodies->count(absent), 0u);
 
-  // Another source's row with the same identity is not this source's.
-  auto theirs = inventory()->LoadLastApplied(other_, {rows[3].ref, MakeEntry(other_, 5).ref});
+  // Another source's rows are not this source's.
+  auto theirs = inventory()->LoadLastApplied(other_, {rows[3].ref, MakeEntry(other_, 25).ref});
   ASSERT_TRUE(theirs.ok());
   ASSERT_EQ(theirs->size(), 1u);
-  EXPECT_EQ(theirs->begin()->first, MakeEntry(other_, 5).ref);
+  EXPECT_EQ(theirs->begin()->first, MakeEntry(other_, 25).ref);
   auto none = inventory()->LoadLastApplied(source_, {});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());

@@ -59,7 +59,7 @@ TEST_F(LeaseTest, AHeldLeaseIsRefusedNamingTheHolder) {
   EXPECT_EQ(refused.status().code(), Code::kConflict);
   EXPECT_THAT(refused.status().message(),
               HasSubstr("another converge (pid 4242 on host host-b) is syncing source " + std::to_string(source_) +
-                        " (file:///repo@main//fleet) until 2023-11-14T22:13:50Z: wait for it"));
+                        " (file:///repo//fleet @ main) until 2023-11-14T22:13:50Z: wait for it"));
   auto stored = sources()->GetLease(source_);
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_EQ((*stored)->owner.id, "other-2");  // untouched

@@ -144,6 +144,8 @@ TEST_F(StoreTest, AVersionOneStoreIsMigratedForwardOnceKeepingItsData) {
                          "DROP TABLE operations; DROP TABLE file_results; DROP TABLE schema_versions; "
                          "DROP INDEX inventory_pending; DROP INDEX inventory_by_blob; "
                          "ALTER TABLE inventory DROP COLUMN blob_id; "
+                         "DROP INDEX sources_identity; DROP INDEX inventory_owner; "
+                         "ALTER TABLE sources DROP COLUMN fleet_digest; "
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -380,7 +382,7 @@ TEST_F(StoreTest, InventoryRoundTripOfTenThousandRowsInOneCall) {
     want[rows.back().ref] = rows.back();
   }
   ASSERT_TRUE(store->inventory()->Write({rows, {}}).ok());
-  InventoryEntry foreign = MakeEntry(other->id, 0);
+  InventoryEntry foreign = MakeEntry(other->id, kRows);  // one owner per object: another object
   foreign.updated_at = 7;
   ASSERT_TRUE(store->inventory()->Write({{foreign}, {}}).ok());
 
@@ -511,6 +513,78 @@ TEST_F(StoreTest, TwoConnectionsShareTheFile) {
   auto loaded = a->inventory()->Load(src->id);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->size(), 1u);
+}
+
+}  // namespace
+}  // namespace converge
+
+namespace converge {
+namespace {
+
+// Migration 5: the sources an older converge kept per spelling become one per repository, and
+// objects several sources held get one owner.
+TEST_F(StoreTest, OlderStoresGetOneSourcePerRepositoryAndOneOwnerPerObject) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  // What a converge of schema 4 left, spelling by spelling.
+  const char* kSchema4 = R"sql(
+DROP INDEX sources_identity; DROP INDEX inventory_owner; ALTER TABLE sources DROP COLUMN fleet_digest;
+UPDATE schema_versions SET version = 4 WHERE component = 'store';
+UPDATE meta SET value = '4' WHERE key = 'schema_version';
+INSERT INTO sources (id, url, ref, path, last_commit, last_sync_at) VALUES
+  (1, '/abs/repo', '', '', 'c1', 100),
+  (2, 'file:///abs/repo', 'main', 'fleet/', 'c2', 200),
+  (3, '/abs/repo/', '', './fleet', 'c3', 300),
+  (4, 'repo', 'main', '', 'c4', 400),
+  (5, 'https://GitHub.com/o/r.git', 'main', '', 'c5', 50),
+  (6, 'https://github.com/o/r', '', '', 'c6', 60);
+INSERT INTO inventory (source_id, cluster, grp, kind, namespace, name, last_applied, updated_at) VALUES
+  (2, 'a', '', 'ConfigMap', 'ns', 'x', 'x of 2', 10),
+  (3, 'a', '', 'ConfigMap', 'ns', 'x', 'x of 3', 20),
+  (2, 'a', '', 'ConfigMap', 'ns', 'y', 'y of 2', 10),
+  (1, 'a', '', 'ConfigMap', 'ns', 'z', 'z of 1', 5),
+  (4, 'a', '', 'ConfigMap', 'ns', 'z', 'z of 4', 9);
+INSERT INTO sync_runs (source_id, operation, started_at, result) VALUES (2, 'apply', 1, 'succeeded');
+INSERT INTO cluster_markers (source_id, cluster, marker, observed_at) VALUES (3, 'a', 'm', 1), (1, 'a', 'm', 1);
+)sql";
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, kSchema4, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_close(db);
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto sources = store->sources()->List();
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  std::map<int64_t, SourceRecord> by_id;
+  for (const SourceRecord& s : *sources) by_id[s.id] = s;
+  ASSERT_EQ(by_id.size(), 4u) << "2 merged into 3 (synced last), 5 into 6";
+  EXPECT_EQ(by_id[1].url, "file:///abs/repo");
+  EXPECT_EQ(by_id[1].path, "");
+  EXPECT_EQ(by_id[3].url, "file:///abs/repo");
+  EXPECT_EQ(by_id[3].path, "fleet");
+  EXPECT_EQ(by_id[3].last_commit, "") << "a merged inventory may mix commits: the next plan reads Git";
+  EXPECT_EQ(by_id[4].url, "repo") << "a relative path of unknown directory stays as recorded";
+  EXPECT_EQ(by_id[6].url, "https://github.com/o/r");
+  EXPECT_EQ(by_id[6].last_commit, "");
+  EXPECT_EQ(by_id[1].last_commit, "") << "source 1 lost an object to a later owner";
+  EXPECT_EQ(by_id[4].last_commit, "c4");
+
+  EXPECT_EQ(Query(db_path_, "SELECT group_concat(source_id || ':' || name || '=' || last_applied, ',') FROM "
+                            "(SELECT * FROM inventory ORDER BY name)"),
+            "3:x=x of 3,3:y=y of 2,4:z=z of 4");
+  EXPECT_EQ(Query(db_path_, "SELECT count(*) FROM sync_runs WHERE source_id = 3"), "1") << "history moves along";
+  EXPECT_EQ(Query(db_path_, "SELECT count(*) FROM cluster_markers"), "0");
+  EXPECT_EQ(Query(db_path_, "SELECT source_id || ' ' || reason FROM events"), "1 OwnershipResolved");
+
+  // From now on an identity is one row, whatever the ref.
+  auto again = store->sources()->Upsert("file:///abs/repo", "dev", "fleet");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, 3);
+  EXPECT_EQ(again->ref, "dev");
+  auto peek = store->sources()->Upsert("file:///abs/repo", "other", "fleet", /*take_ref=*/false);
+  ASSERT_TRUE(peek.ok());
+  EXPECT_EQ(peek->ref, "dev") << "a plan does not move the source's ref";
 }
 
 }  // namespace
