@@ -6,11 +6,14 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
+#include "engine/source/kustomize.h"
 
 // Cache layout: <cache_root>/<first 16 hex of sha256(redacted normalized url)>.git is a bare
 // repository holding every branch of the remote as refs/remotes/origin/* and every tag as
@@ -173,50 +176,182 @@ int CertificateCheckCallback(git_cert* /*cert*/, int /*valid*/, const char* /*ho
   return GIT_PASSTHROUGH;
 }
 
+// A kustomization file met by the walk: its directory in the repository and its blob.
+struct KustomizationFile {
+  std::string dir, name, blob_id;
+};
+
 struct WalkState {
   std::string prefix;  // spec path + "/", or ""
   std::vector<SourceFile>* files;
+  std::map<std::string, std::string> trees;  // directory ("a/b", "" for the walk's root) -> tree id
+  std::vector<KustomizationFile> kustomizations;
 };
 
+std::string DirOf(const std::string& prefix, const char* root) {
+  std::string d = prefix + root;
+  if (!d.empty() && d.back() == '/') d.pop_back();
+  return d;
+}
+
 int CollectSpecFiles(const char* root, const git_tree_entry* entry, void* payload) {
+  auto* state = static_cast<WalkState*>(payload);
+  if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
+    std::string dir = DirOf(state->prefix, root);
+    state->trees[(dir.empty() ? "" : dir + "/") + git_tree_entry_name(entry)] = OidHex(*git_tree_entry_id(entry));
+    return 0;
+  }
   if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
   git_filemode_t mode = git_tree_entry_filemode(entry);
   if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) return 0;  // symlinks
   std::string name = git_tree_entry_name(entry);
+  if (IsKustomizationFile(name)) {
+    state->kustomizations.push_back({DirOf(state->prefix, root), name, OidHex(*git_tree_entry_id(entry))});
+    return 0;
+  }
   if (!EndsWith(name, ".yaml") && !EndsWith(name, ".yml")) return 0;
-  auto* state = static_cast<WalkState*>(payload);
-  state->files->push_back(SourceFile{state->prefix + root + name, OidHex(*git_tree_entry_id(entry))});
+  state->files->push_back(SourceFile{state->prefix + root + name, OidHex(*git_tree_entry_id(entry)), ""});
   return 0;
+}
+
+bool InsideDir(const std::string& path, const std::string& dir) {
+  return dir.empty() || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+}
+
+// The content of `file`'s blob in `repo`; `where` names the repository in messages.
+Result<std::string> ReadBlob(git_repository* repo, const SourceFile& file, const std::string& where) {
+  git_oid oid;
+  if (!IsFullSha(file.blob_id) || git_oid_fromstr(&oid, file.blob_id.c_str()) != 0) {
+    return Status::Invalid("bad blob id \"" + file.blob_id + "\" for " + file.path + " in " + where);
+  }
+  git_blob* raw = nullptr;
+  if (git_blob_lookup(&raw, repo, &oid) != 0) {
+    return Status::NotFound("cannot read " + file.path + " (blob " + file.blob_id.substr(0, 7) + ") from " + where +
+                            ": " + LastGitError());
+  }
+  BlobPtr blob(raw);
+  const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+  return std::string(data, static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
+// Writes every regular file of `tree` under `dest` (symlinks and submodules are left out).
+struct CheckoutState {
+  git_repository* repo;
+  std::string dest;
+  Env* env;
+  Status status;
+};
+
+int CheckoutEntry(const char* root, const git_tree_entry* entry, void* payload) {
+  auto* state = static_cast<CheckoutState*>(payload);
+  if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
+  git_filemode_t mode = git_tree_entry_filemode(entry);
+  if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) return 0;
+  git_blob* raw = nullptr;
+  if (git_blob_lookup(&raw, state->repo, git_tree_entry_id(entry)) != 0) {
+    state->status = Status::Corrupt(std::string("cannot read ") + root + git_tree_entry_name(entry) +
+                                    " from the cache: " + LastGitError());
+    return -1;
+  }
+  BlobPtr blob(raw);
+  std::string dir = state->dest + "/" + root;
+  state->status = state->env->CreateDirs(dir);
+  if (state->status.ok()) {
+    const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+    state->status = state->env->WriteFile(dir + git_tree_entry_name(entry),
+                                          std::string(data, static_cast<size_t>(git_blob_rawsize(blob.get()))));
+  }
+  return state->status.ok() ? 0 : -1;
 }
 
 class GitSnapshot : public Snapshot {
  public:
-  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where)
-      : repo_(std::move(repo)), commit_(std::move(commit)), files_(std::move(files)), where_(std::move(where)) {}
+  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where, Env* env,
+              std::string render_root)
+      : repo_(std::move(repo)),
+        commit_(std::move(commit)),
+        files_(std::move(files)),
+        where_(std::move(where)),
+        env_(env),
+        render_root_(std::move(render_root)) {}
+
+  ~GitSnapshot() override {
+    if (!checkout_.empty()) (void)env_->RemoveAll(checkout_);  // scratch space; a leftover is harmless
+  }
 
   const std::string& commit() const override { return commit_; }
   const std::vector<SourceFile>& files() const override { return files_; }
 
   Result<std::string> Read(const SourceFile& file) const override {
-    git_oid oid;
-    if (!IsFullSha(file.blob_id) || git_oid_fromstr(&oid, file.blob_id.c_str()) != 0) {
-      return Status::Invalid("bad blob id \"" + file.blob_id + "\" for " + file.path + " in " + where_);
-    }
-    git_blob* raw = nullptr;
-    if (git_blob_lookup(&raw, repo_.get(), &oid) != 0) {
-      return Status::NotFound("cannot read " + file.path + " (blob " + file.blob_id.substr(0, 7) + ") from " + where_ +
-                              ": " + LastGitError());
-    }
-    BlobPtr blob(raw);
-    const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
-    return std::string(data, static_cast<size_t>(git_blob_rawsize(blob.get())));
+    if (!file.kustomize_dir.empty()) return Render(file);
+    return ReadBlob(repo_.get(), file, where_);
   }
 
  private:
+  // The kustomize output of a directory: from the render cache, else rendered on a checkout of
+  // the whole commit (a kustomization may use `..`), made once per snapshot.
+  Result<std::string> Render(const SourceFile& file) const {
+    const std::string cached = render_root_ + "/" + file.blob_id + ".yaml";
+    if (env_->FileExists(cached)) {
+      Result<std::string> text = env_->ReadFile(cached);
+      if (text.ok()) return text;
+    }
+    const std::string what = "kustomize directory " + (file.kustomize_dir == "." ? "(the root)" : file.kustomize_dir);
+    if (checkout_.empty()) {
+      char nonce[17];
+      snprintf(nonce, sizeof(nonce), "%016llx", static_cast<unsigned long long>(env_->RandomU64()));
+      std::string dir = render_root_ + "/checkout-" + commit_.substr(0, 12) + "-" + nonce;
+      CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(dir).WithContext("cannot render " + what));
+      git_oid oid;
+      git_oid_fromstr(&oid, commit_.c_str());
+      git_commit* commit_raw = nullptr;
+      if (git_commit_lookup(&commit_raw, repo_.get(), &oid) != 0) {
+        return Status::Corrupt("cannot read commit " + commit_ + " from the cache: " + LastGitError());
+      }
+      git_tree* tree_raw = nullptr;
+      int rc = git_commit_tree(&tree_raw, commit_raw);
+      git_commit_free(commit_raw);
+      if (rc != 0) return Status::Corrupt("cannot read the tree of " + where_ + ": " + LastGitError());
+      TreePtr tree(tree_raw);
+      CheckoutState state{repo_.get(), dir, env_, Status::Ok()};
+      checkout_ = dir;  // removed with the snapshot, even when writing it failed half-way
+      if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, CheckoutEntry, &state) != 0) {
+        return (state.status.ok() ? Status::Corrupt(LastGitError()) : state.status).WithContext("cannot render " + what);
+      }
+    }
+    const std::string target = file.kustomize_dir == "." ? checkout_ : checkout_ + "/" + file.kustomize_dir;
+    ProcessOptions run;
+    run.timeout_ms = 120'000;
+    run.argv = {"kustomize", "build", target};
+    Result<ProcessResult> out = env_->RunProcess(run);
+    if (!out.ok() || out->exit_code == 127) {  // no kustomize: kubectl has it built in
+      run.argv = {"kubectl", "kustomize", target};
+      out = env_->RunProcess(run);
+    }
+    if (!out.ok()) {
+      return Status::Unavailable("cannot render " + what + ": " + out.status().message() +
+                                 ": install kubectl (or kustomize)");
+    }
+    if (!out->ok()) {
+      std::string msg = KustomizeMessage(out->err);
+      // Paths in kustomize's message are the scratch checkout's: show them as the repository's.
+      for (size_t pos = msg.find(checkout_ + "/"); pos != std::string::npos; pos = msg.find(checkout_ + "/")) {
+        msg.erase(pos, checkout_.size() + 1);
+      }
+      return Status::Invalid(what + ": kustomize failed (" + out->Describe() + "): " + msg);
+    }
+    CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(render_root_));
+    CONVERGE_RETURN_IF_ERROR(env_->WriteFile(cached, out->out).WithContext("caching the output of " + what));
+    return out->out;
+  }
+
   RepoPtr repo_;
   std::string commit_;
   std::vector<SourceFile> files_;
   std::string where_;  // "<redacted url>@<commit>" for messages
+  Env* env_;
+  std::string render_root_;       // cache of kustomize output, by render key
+  mutable std::string checkout_;  // the commit written out for kustomize, once needed
 };
 
 // One FetchSource call: fetches into the cache if needed, resolves the ref and lists the files.
@@ -486,13 +621,73 @@ class SourceFetch {
     }
 
     std::vector<SourceFile> files;
-    WalkState state{path.empty() ? "" : path + "/", &files};
+    WalkState state{path.empty() ? "" : path + "/", &files, {}, {}};
+    state.trees[path] = OidHex(*git_tree_id(tree.get()));
     if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, CollectSpecFiles, &state) != 0) {
       return Status::Corrupt("cannot list the files of " + where + ": " + LastGitError());
     }
+    CONVERGE_RETURN_IF_ERROR(AddKustomizations(&state, sha));
     std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
-    return std::unique_ptr<Snapshot>(
-        std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files), shown_url_ + "@" + sha.substr(0, 7)));
+    return std::unique_ptr<Snapshot>(std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files),
+                                                                   shown_url_ + "@" + sha.substr(0, 7), env_,
+                                                                   cache_root_ + "/kustomize"));
+  }
+
+  // Kustomize directories replace their files: each one no other kustomization uses becomes one
+  // file, its rendered output, keyed by what the output depends on.
+  Status AddKustomizations(WalkState* state, const std::string& commit) {
+    if (state->kustomizations.empty()) return Status::Ok();
+    std::set<std::string> dirs, used;
+    std::map<std::string, std::vector<std::string>> refs;  // kustomization dir -> what it uses
+    std::set<std::string> loose;                            // mentions `..` outside its references
+    for (const KustomizationFile& k : state->kustomizations) {
+      if (!dirs.insert(k.dir).second) {
+        return Status::Invalid("directory " + (k.dir.empty() ? "(the root)" : k.dir) +
+                               " has more than one kustomization file: keep one of kustomization.yaml, "
+                               "kustomization.yml, Kustomization");
+      }
+      SourceFile blob{k.dir.empty() ? k.name : k.dir + "/" + k.name, k.blob_id, ""};
+      Result<std::string> text = ReadBlob(repo_.get(), blob, shown_url_);
+      if (!text.ok()) return text.status();
+      if (ReachesOutsideItsReferences(*text)) loose.insert(k.dir);
+      refs[k.dir] = KustomizationReferences(k.dir, *text);
+      for (const std::string& ref : refs[k.dir]) used.insert(ref);
+    }
+    std::vector<SourceFile>& files = *state->files;
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const SourceFile& f) {
+                                 for (const std::string& d : dirs)
+                                   if (InsideDir(f.path, d)) return true;
+                                 return false;
+                               }),
+                files.end());
+    for (const KustomizationFile& k : state->kustomizations) {
+      if (used.count(k.dir)) continue;  // rendered as part of the kustomization that uses it
+      // The render key: the trees of the directory and of every directory it uses, transitively;
+      // a reference that is not such a tree (a file, or a place outside the spec path) makes it
+      // the commit's.
+      std::string deps;
+      bool exact = true;
+      std::set<std::string> seen;
+      std::vector<std::pair<std::string, std::string>> todo = {{k.dir, k.dir}};  // (path, used by)
+      while (!todo.empty() && exact) {
+        auto [d, from] = todo.back();
+        todo.pop_back();
+        if (!seen.insert(d).second) continue;
+        auto tree = state->trees.find(d);
+        if (tree == state->trees.end()) {
+          exact = InsideDir(d, from);  // a file of the directory that uses it is in that tree
+          continue;
+        }
+        deps += d + "=" + tree->second + "\n";
+        if (loose.count(d)) exact = false;
+        for (const std::string& r : refs[d]) todo.emplace_back(r, d);
+      }
+      std::string key = exact ? Sha256Hex("kustomize/1\n" + deps).substr(0, 40)
+                              : Sha256Hex("kustomize/1\ncommit " + commit + "\n" + k.dir).substr(0, 40);
+      files.push_back(SourceFile{k.dir.empty() ? k.name : k.dir + "/" + k.name, key, k.dir.empty() ? "." : k.dir});
+    }
+    return Status::Ok();
   }
 
   // Removes anything secret (the token, a password in the URL) from a libgit2 message.

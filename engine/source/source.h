@@ -25,10 +25,15 @@ struct SourceSpec {
   std::string ssh_passphrase_env;
 };
 
-// One spec file in a commit: its path in the repository and its blob id (content hash).
+// One spec file in a commit: its path in the repository and its blob id (content hash). A
+// kustomize directory (one holding kustomization.yaml, .yml or Kustomization) is one file: the
+// output of rendering it, with `kustomize_dir` set and, as blob id, a key that changes exactly
+// when its output may (the directory's tree id, or a hash of the whole tree when its
+// kustomization reaches outside it with `..`). Files inside kustomize directories are not listed.
 struct SourceFile {
   std::string path;
-  std::string blob_id;  // 40-hex git object id
+  std::string blob_id;        // 40-hex git object id (or render key)
+  std::string kustomize_dir;  // "" for a plain file
 };
 
 // A resolved commit in the cache.
@@ -36,9 +41,13 @@ class Snapshot {
  public:
   virtual ~Snapshot() = default;
   virtual const std::string& commit() const = 0;  // 40-hex SHA
-  // Every *.yaml / *.yml file under spec.path, sorted by path.
+  // Every *.yaml / *.yml file under spec.path outside kustomize directories, and each kustomize
+  // directory that no other kustomization uses as a resource, sorted by path.
   virtual const std::vector<SourceFile>& files() const = 0;
-  // The blob's content.
+  // The blob's content; for a kustomize directory, its rendered output: `kustomize build` (or
+  // `kubectl kustomize`) run through the Env on a checkout of the commit, cached by render key
+  // under the cache root, so an unchanged directory is never rendered twice. Invalid naming the
+  // directory, with kustomize's message, when rendering fails.
   virtual Result<std::string> Read(const SourceFile& file) const = 0;
 };
 

@@ -40,7 +40,7 @@ class MemorySnapshot : public Snapshot {
  private:
   void Rebuild() {
     files_.clear();
-    for (const auto& [path, text] : contents_) files_.push_back(SourceFile{path, std::to_string(std::hash<std::string>{}(text))});
+    for (const auto& [path, text] : contents_) files_.push_back(SourceFile{path, std::to_string(std::hash<std::string>{}(text)), ""});
   }
   std::string commit_ = std::string(40, 'a');
   std::map<std::string, std::string> contents_;
