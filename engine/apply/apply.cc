@@ -377,6 +377,7 @@ ApplyReport ExecutePlan(const Plan& plan, const FleetTargets& fleet, const Apply
   runner.results = report.results;
   Reporter reporter(plan, graph, &runner, observers, env, scheduler.get());
   dag::Executor executor(graph.graph, &runner, scheduler.get(), dag::ExecutorOptions{graph.pool_capacity, options.stop});
+  for (ApplyObserver* o : observers) o->PlanStarting(plan);
   for (ApplyObserver* o : observers) o->RunStarted(scheduler.get());
   executor.Run(&reporter);
 

@@ -87,6 +87,8 @@ class ApplyObserver {
   // The run is about to start on `scheduler` (e.g. to renew a lease on a timer). Timers left
   // pending when the run ends are dropped.
   virtual void RunStarted(Scheduler* scheduler) { (void)scheduler; }
+  // The plan the run executes, just before RunStarted (e.g. for a progress total).
+  virtual void PlanStarting(const Plan& plan) { (void)plan; }
   // Every action about to run on one cluster (or one fleet-level action), before the first of
   // them takes effect; must be durable when it returns.
   virtual Status BeforeActions(const std::vector<const Action*>& actions) {

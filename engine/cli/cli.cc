@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
-
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -18,6 +21,7 @@
 #include "engine/base/env.h"
 #include "engine/cli/output.h"
 #include "engine/cli/progress.h"
+#include "engine/cli/suggest.h"
 #include "engine/reconcile/reconciler.h"
 #include "engine/store/store.h"
 #include "providers/provider.h"
@@ -81,8 +85,120 @@ bool WantsJson(int argc, char** argv) {
   return false;
 }
 
-bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }
 bool StderrIsTty() { return isatty(STDERR_FILENO) == 1; }
+
+// Whether output to `fd` may be coloured: a TTY, unless NO_COLOR is set to anything but "" (https://no-color.org).
+bool ColorOn(int fd) { return isatty(fd) == 1 && Env::Default()->GetVar("NO_COLOR").empty(); }
+
+// A CLI11 check that the value is a number from `lo` to `hi` (`lo` itself excluded when
+// `lo_open`), whole when `whole`; the message names the range, and CLI11 prefixes the flag.
+CLI::Validator NumberIn(double lo, double hi, bool lo_open, bool whole, const std::string& unit) {
+  auto fmt = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.15g", v);
+    return std::string(buf);
+  };
+  std::string range = whole ? "a whole number from " + fmt(lo) + " to " + fmt(hi)
+                            : (lo_open ? "a number greater than " + fmt(lo) + " and at most " + fmt(hi)
+                                       : "a number from " + fmt(lo) + " to " + fmt(hi));
+  if (!unit.empty()) range += " " + unit;
+  return CLI::Validator(
+      [=](std::string& value) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        double v = std::strtod(value.c_str(), &end);
+        bool ok = !value.empty() && end != nullptr && *end == '\0' && errno == 0 && std::isfinite(v) &&
+                  (lo_open ? v > lo : v >= lo) && v <= hi && (!whole || v == std::floor(v));
+        return ok ? std::string() : "must be " + range + ", got \"" + value + "\"";
+      },
+      range);
+}
+
+// The options of `app` itself, formatted as its --help lists them: the footer of every
+// subcommand's help, so each shows the global options it accepts.
+std::string GlobalOptionsHelp(const CLI::App& app) {
+  std::string out = "Global options (accepted before or after the command):\n";
+  CLI::Formatter formatter;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_name() == "--help" || opt->get_name() == "--version") continue;
+    out += formatter.make_option(opt, false);
+  }
+  return out;
+}
+
+// The subcommand names under `app`, in definition order.
+std::vector<std::string> CommandNames(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::App* sub : app.get_subcommands({})) out.push_back(sub->get_name());
+  return out;
+}
+
+const CLI::App* FindCommand(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands({}))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
+
+// An option of `app` or of an app above it (global options fall through).
+const CLI::Option* FindOption(const CLI::App* app, const std::string& name) {
+  for (; app != nullptr; app = app->get_parent()) {
+    if (const CLI::Option* o = app->get_option_no_throw(name)) return o;
+  }
+  return nullptr;
+}
+
+struct UnknownCommandError {
+  std::string message;
+  std::string within;  // the command whose --help lists the right words ("" for the top level)
+};
+
+// When a command word of argv names no command (CLI11 would only say "A subcommand is
+// required"): the error, with the closest commands as git suggests them.
+std::optional<UnknownCommandError> UnknownCommand(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* level = &app;
+  std::string path;  // the command words so far, "sim "
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 1 && a[0] == '-') {
+      // An option: skip its value when it takes one and it is not attached (--opt=v, -ov).
+      bool attached = a.find('=') != std::string::npos || (a[1] != '-' && a.size() > 2);
+      const CLI::Option* o = FindOption(level, a);
+      if (!attached && o != nullptr && o->get_items_expected_min() > 0) i++;
+      continue;
+    }
+    std::vector<std::string> names = CommandNames(*level);
+    if (names.empty()) break;  // positional arguments of a command
+    if (const CLI::App* sub = FindCommand(*level, a)) {
+      level = sub;
+      path += a + " ";
+      continue;
+    }
+    std::string msg = "unknown command \"" + path + a + "\"";
+    std::vector<std::string> similar = SimilarWords(a, names);
+    if (similar.size() == 1) {
+      msg += ": did you mean \"" + path + similar[0] + "\"?";
+    } else if (!similar.empty()) {
+      msg += ": did you mean one of";
+      for (size_t k = 0; k < similar.size(); k++) msg += std::string(k ? ", " : " ") + "\"" + path + similar[k] + "\"";
+      msg += "?";
+    } else {
+      msg += ": the commands are";
+      for (size_t k = 0; k < names.size(); k++) msg += std::string(k ? ", " : " ") + path + names[k];
+    }
+    return UnknownCommandError{msg, path.empty() ? "" : path.substr(0, path.size() - 1)};
+  }
+  return std::nullopt;
+}
+
+// Usage errors in one line, naming what is wrong and where to read more (`command`'s --help);
+// -o json also gets a document.
+int UsageError(const std::string& message, const std::string& command, const std::string& lists, bool json) {
+  std::cerr << "error: " << message << " (converge " << (command.empty() ? "" : command + " ") << "--help lists "
+            << lists << ")\n";
+  if (json) std::cout << nlohmann::json{{"error", message}, {"code", "usage"}}.dump(2) << "\n";
+  return 1;
+}
 
 int Fail(const Status& st, const GlobalOptions& g) {
   // Errors go to stderr in both modes; with -o json, stdout still gets one JSON document.
@@ -120,12 +236,39 @@ int RunValidate(const GlobalOptions& g, const SourceSpec& src) {
   return 0;
 }
 
-int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
+// Per Cluster the plan deletes: the objects the inventory records on it, of every source.
+Result<std::map<std::string, std::vector<InventoryEntry>>> ObjectsOnDeletedClusters(Store* store, const Plan& plan) {
+  std::map<std::string, std::vector<InventoryEntry>> out;
+  std::optional<std::vector<SourceRecord>> sources;
+  for (const Action& a : plan.actions) {
+    if (a.type != ChangeType::kDelete || !a.ref.cluster.empty() || a.ref.key.kind != "Cluster") continue;
+    if (!sources) {
+      Result<std::vector<SourceRecord>> list = store->sources()->List();
+      if (!list.ok()) return list.status();
+      sources = std::move(list).value();
+    }
+    std::vector<InventoryEntry>& objects = out[a.ref.key.name];
+    for (const SourceRecord& src : *sources) {
+      Result<std::vector<InventoryEntry>> rows = store->inventory()->LoadClusterIndex(src.id, a.ref.key.name);
+      if (!rows.ok()) return rows.status();
+      for (InventoryEntry& e : *rows) objects.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed, bool compact) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
   Result<PlannedSync> r = s->reconciler->ComputePlan(req);
   if (!r.ok()) return Fail(r.status(), g);
-  std::cout << (g.output == "json" ? PlanToJson(*r) : PlanToText(*r, StdoutIsTty()));
+  PlanView view;
+  view.color = ColorOn(STDOUT_FILENO);
+  view.compact = compact;
+  Result<std::map<std::string, std::vector<InventoryEntry>>> destroyed = ObjectsOnDeletedClusters(s->store.get(), r->plan);
+  if (!destroyed.ok()) return Fail(destroyed.status(), g);
+  view.destroyed_with = std::move(destroyed).value();
+  std::cout << (g.output == "json" ? PlanToJson(*r, view) : PlanToText(*r, view));
   if (!r->unreachable_clusters.empty()) {
     // The plan is incomplete: "no changes" (0) or "changes" (2) would both be a guess.
     std::string names;
@@ -140,7 +283,7 @@ int RunPlan(const GlobalOptions& g, const SyncRequest& req, bool detailed) {
 int RunApply(const GlobalOptions& g, SyncRequest req) {
   Result<Session> s = OpenSession(g);
   if (!s.ok()) return Fail(s.status(), g);
-  std::unique_ptr<ApplyObserver> progress = MakeProgressPrinter(StderrIsTty(), g.output == "json");
+  std::unique_ptr<ApplyObserver> progress = MakeProgressPrinter(StderrIsTty(), g.output == "json", Env::Default());
   InstallStopHandlers();
   req.apply.stop = &g_stop;
   Result<ApplyOutcome> r = s->reconciler->Sync(req, {progress.get()});
@@ -152,7 +295,7 @@ int RunApply(const GlobalOptions& g, SyncRequest req) {
     if (!r->planned.warnings.empty()) {
       for (const Diagnostic& d : r->planned.warnings) std::cerr << "warning: " << d.ToString() << "\n";
     }
-    std::cout << ApplyToText(*r, StdoutIsTty());
+    std::cout << ApplyToText(*r, ColorOn(STDOUT_FILENO));
   }
   if (r->report.interrupted) {
     int signo = g_signal.load();
@@ -172,7 +315,7 @@ int RunStatus(const GlobalOptions& g) {
   if (!s.ok()) return Fail(s.status(), g);
   Result<FleetStatus> r = s->reconciler->CurrentStatus();
   if (!r.ok()) return Fail(r.status(), g);
-  std::cout << (g.output == "json" ? StatusToJson(*r) : StatusToText(*r, StdoutIsTty()));
+  std::cout << (g.output == "json" ? StatusToJson(*r) : StatusToText(*r, ColorOn(STDOUT_FILENO)));
   return 0;
 }
 
@@ -225,13 +368,13 @@ int RunCli(int argc, char** argv) {
   GlobalOptions g;
   g.state_dir = DefaultStateDir(env);
   app.add_option("--state-dir", g.state_dir, "state directory (env CONVERGE_STATE_DIR)")->capture_default_str();
-  app.add_option("-o,--output", g.output, "output format: json")->check(CLI::IsMember({"json", "text"}));
+  app.add_option("-o,--output", g.output, "output format: text (the default) or json (one JSON document on stdout)")->check(CLI::IsMember({"json", "text"}));
   app.add_flag("-v,--verbose", g.verbose, "more logs on stderr (repeat for debug)");
 
   SyncRequest req;
   SourceSpec& src = req.source;
   ApplyOptions& apply = req.apply;
-  bool no_prune = false, prune = false, detailed = false;
+  bool no_prune = false, prune = false, detailed = false, compact = false;
   double timeout_s = 300;
   int history_limit = 50;
 
@@ -242,7 +385,9 @@ int RunCli(int argc, char** argv) {
   AddSourceOptions(plan, &src);
   plan->add_flag("--detailed-exitcode", detailed, "exit 2 when there are changes, 0 when none, 1 on error");
   plan->add_flag("--no-prune", no_prune, "do not plan deletes of objects Git no longer has");
-  plan->add_flag("--allow-destroy", req.allow_destroy, "plan deletes of Clusters Git no longer has");
+  plan->add_flag("--allow-destroy", req.allow_destroy,
+                 "plan deletes of Clusters Git no longer has (listing the objects on each, which go with it)");
+  plan->add_flag("--compact", compact, "one line per create: without the YAML of what it will contain");
 
   CLI::App* applyc = app.add_subcommand("apply", "converge the fleet to the commit");
   AddSourceOptions(applyc, &src);
@@ -250,19 +395,26 @@ int RunCli(int argc, char** argv) {
   applyc->add_flag("--no-prune", no_prune, "keep objects Git no longer has");
   applyc->add_flag("--allow-destroy", req.allow_destroy, "allow deleting Clusters Git no longer has");
   applyc->add_option("--parallelism", apply.parallelism, "provider calls in flight across the fleet (clusters worked on at once)")
-      ->check(CLI::Range(1, 256))
+      ->check(NumberIn(1, 256, /*lo_open=*/false, /*whole=*/true, ""))
       ->capture_default_str();
   applyc->add_option("--cluster-parallelism", apply.cluster_parallelism, "provider calls in flight per cluster")
-      ->check(CLI::Range(1, 64))
+      ->check(NumberIn(1, 64, /*lo_open=*/false, /*whole=*/true, ""))
       ->capture_default_str();
-  applyc->add_flag("--wait", apply.wait, "wait until clusters are Running and applied objects are Healthy");
-  applyc->add_option("--timeout", timeout_s, "seconds to wait for each health condition")
-      ->check(CLI::PositiveNumber)
+  applyc->add_flag("--wait", apply.wait,
+                   "also wait until every applied object is Healthy and every declared cluster is Running. Without "
+                   "it, apply still waits for cluster operations (create, scale, upgrade, delete) to finish, for a "
+                   "cluster to be Running before applying objects to it, and for each sync wave to be Healthy before "
+                   "the next starts; it does not wait for the last wave's objects to become Healthy");
+  applyc->add_option("--timeout", timeout_s,
+                     "seconds each wait may take: a cluster operation, a cluster Running, a sync wave Healthy, --wait")
+      ->check(NumberIn(0, 86400, /*lo_open=*/true, /*whole=*/false, "seconds"))
       ->capture_default_str();
 
   CLI::App* status = app.add_subcommand("status", "clusters and managed objects: health, drift, last sync");
   CLI::App* history = app.add_subcommand("history", "sync runs: commit, time, result, counts");
-  history->add_option("--limit", history_limit, "most recent runs to show")->capture_default_str();
+  history->add_option("--limit", history_limit, "most recent runs to show")
+      ->check(NumberIn(1, 1000000, /*lo_open=*/false, /*whole=*/true, ""))
+      ->capture_default_str();
 
   CLI::App* sim = app.add_subcommand("sim", "look at and perturb the simulated clouds");
   sim->require_subcommand(1);
@@ -283,14 +435,23 @@ int RunCli(int argc, char** argv) {
   CLI::App* sim_heal = sim->add_subcommand("heal", "clear every fault of a cluster");
   sim_heal->add_option("CLUSTER", sa.cluster)->required();
 
+  // Every command's --help lists the global options too.
+  std::vector<CLI::App*> commands = {validate, plan, applyc, status, history, sim};
+  for (CLI::App* sub : sim->get_subcommands({})) commands.push_back(sub);
+  for (CLI::App* cmd : commands) cmd->footer([&app] { return GlobalOptionsHelp(app); });
+
+  if (std::optional<UnknownCommandError> unknown = UnknownCommand(app, argc, argv)) {
+    return UsageError(unknown->message, unknown->within, "the commands", WantsJson(argc, argv));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);  // prints help, or the usage error, to stderr
-    if (code != 0 && WantsJson(argc, argv)) {
-      std::cout << nlohmann::json{{"error", e.what()}, {"code", "usage"}}.dump(2) << "\n";
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string command;  // the command words given, for where to read more
+    for (const CLI::App* at = &app; !at->get_subcommands().empty(); at = at->get_subcommands().front()) {
+      command += (command.empty() ? "" : " ") + at->get_subcommands().front()->get_name();
     }
-    return code == 0 ? 0 : 1;
+    return UsageError(e.what(), command, "the options", WantsJson(argc, argv));
   }
   if (g.output == "text") g.output.clear();
   if (prune && no_prune) {
@@ -308,14 +469,15 @@ int RunCli(int argc, char** argv) {
     return Fail(Status::Internal("provider registration failed:\n" + msg), g);
   }
 
-  auto logger = spdlog::stderr_color_mt("converge");
+  auto logger = spdlog::stderr_color_mt("converge", ColorOn(STDERR_FILENO) ? spdlog::color_mode::automatic
+                                                                           : spdlog::color_mode::never);
   spdlog::set_default_logger(logger);
   spdlog::set_level(g.verbose >= 2 ? spdlog::level::debug : g.verbose == 1 ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("%^%l%$: %v");
 
   try {
     if (*validate) return RunValidate(g, src);
-    if (*plan) return RunPlan(g, req, detailed);
+    if (*plan) return RunPlan(g, req, detailed, compact);
     if (*applyc) return RunApply(g, req);
     if (*status) return RunStatus(g);
     if (*history) return RunHistory(g, history_limit);

@@ -23,12 +23,34 @@ std::string Paint(const std::string& s, const char* code, bool color) {
 std::string Short(const std::string& sha) { return sha.substr(0, 12); }
 
 // "Deployment guestbook/frontend" with the API group when there is one.
-std::string ObjectName(const Action& a) {
-  std::string out = a.ref.key.kind;
-  if (!a.ref.key.group.empty() && a.ref.key.group != kConvergeGroup) out += "." + a.ref.key.group;
+std::string ObjectName(const ObjectKey& key) {
+  std::string out = key.kind;
+  if (!key.group.empty() && key.group != kConvergeGroup) out += "." + key.group;
   out += " ";
-  if (!a.ref.key.ns.empty()) out += a.ref.key.ns + "/";
-  return out + a.ref.key.name;
+  if (!key.ns.empty()) out += key.ns + "/";
+  return out + key.name;
+}
+std::string ObjectName(const Action& a) { return ObjectName(a.ref.key); }
+
+bool IsClusterDelete(const Action& a) {
+  return a.type == ChangeType::kDelete && a.ref.cluster.empty() && a.ref.key.kind == "Cluster";
+}
+
+// Why a create or update is planned, in words ("" for a plain create from Git and for deletes).
+std::string CauseText(const Action& a) {
+  const bool create = a.type == ChangeType::kCreate;
+  if (a.type == ChangeType::kDelete) return "";
+  switch (a.cause) {
+    case Cause::kGit: return create ? "" : "changed in Git";
+    case Cause::kDrift:
+      return create ? "drift: deleted from the cluster since converge applied it"
+                    : "drift: changed on the cluster since converge applied it";
+    case Cause::kGitAndDrift:
+      return create ? "changed in Git; also deleted from the cluster since converge applied it"
+                    : "changed in Git; also changed on the cluster since converge applied it";
+    case Cause::kUnmanaged: return "exists on the cluster, not applied by converge before";
+  }
+  return "";
 }
 
 std::string Where(const Action& a) {
@@ -42,7 +64,8 @@ Json ActionJson(const Action& a) {
               {"kind", a.ref.key.kind},
               {"namespace", a.ref.key.ns},
               {"name", a.ref.key.name},
-              {"diff", a.diff}};
+              {"diff", a.diff},
+              {"cause", CauseName(a.type == ChangeType::kDelete ? Cause::kGit : a.cause)}};
 }
 
 Json SummaryJson(const PlanSummary& s) {
@@ -96,11 +119,13 @@ std::string FormatTime(int64_t unix_ms) {
   return buf;
 }
 
-std::string PlanToText(const PlannedSync& plan, bool color) {
+std::string PlanToText(const PlannedSync& plan, const PlanView& view) {
+  const bool color = view.color;
   std::ostringstream out;
   out << WarningsText(plan.warnings, color);
   out << "Source " << plan.url << (plan.ref.empty() ? "" : " @ " + plan.ref)
       << (plan.path.empty() ? "" : " path " + plan.path) << " (commit " << Short(plan.commit) << ")\n\n";
+  size_t destroyed = 0;
   for (const Action& a : plan.plan.actions) {
     switch (a.type) {
       case ChangeType::kCreate: out << Paint("+ create ", kGreen, color); break;
@@ -108,14 +133,29 @@ std::string PlanToText(const PlannedSync& plan, bool color) {
       case ChangeType::kDelete: out << Paint("- delete ", kRed, color); break;
       case ChangeType::kUnchanged: break;
     }
-    out << Where(a) << "\n";
-    if (a.type == ChangeType::kUpdate && !a.diff.empty()) {
+    out << Where(a);
+    if (std::string cause = CauseText(a); !cause.empty()) out << " (" << cause << ")";
+    out << "\n";
+    const bool body = a.type == ChangeType::kUpdate || (a.type == ChangeType::kCreate && !view.compact);
+    if (body && !a.diff.empty()) {
       std::istringstream lines(a.diff);
       std::string line;
       while (std::getline(lines, line)) {
         if (line.rfind("---", 0) == 0 || line.rfind("+++", 0) == 0) continue;
+        if (a.type == ChangeType::kCreate && line.rfind("@@", 0) == 0) continue;  // all of it is new
         const char* code = line.rfind("@@", 0) == 0 ? kCyan : line[0] == '+' ? kGreen : line[0] == '-' ? kRed : nullptr;
         out << "    " << (code ? Paint(line, code, color) : line) << "\n";
+      }
+    }
+    if (auto with = view.destroyed_with.find(a.ref.key.name); IsClusterDelete(a) && with != view.destroyed_with.end()) {
+      const std::vector<InventoryEntry>& objects = with->second;
+      destroyed += objects.size();
+      if (objects.empty()) {
+        out << "    converge recorded no objects on it\n";
+      } else {
+        std::string head = "deletes with it the " + std::to_string(objects.size()) + " objects converge recorded on it:";
+        out << "    " << Paint(head, kRed, color) << "\n";
+        for (const InventoryEntry& e : objects) out << "      " << Paint("- " + ObjectName(e.ref.key), kRed, color) << "\n";
       }
     }
   }
@@ -128,14 +168,27 @@ std::string PlanToText(const PlannedSync& plan, bool color) {
   } else {
     out << "\n"
         << Paint("Plan:", kBold, color) << " " << s.create << " to create, " << s.update << " to update, " << s.del
-        << " to delete, " << s.unchanged << " unchanged.\n";
+        << " to delete";
+    if (destroyed > 0) out << " (and " << destroyed << " objects on the deleted clusters)";
+    out << ", " << s.unchanged << " unchanged.\n";
   }
   return out.str();
 }
 
-std::string PlanToJson(const PlannedSync& plan) {
+std::string PlanToJson(const PlannedSync& plan, const PlanView& view) {
   Json actions = Json::array();
-  for (const Action& a : plan.plan.actions) actions.push_back(ActionJson(a));
+  for (const Action& a : plan.plan.actions) {
+    Json j = ActionJson(a);
+    if (auto with = view.destroyed_with.find(a.ref.key.name); IsClusterDelete(a) && with != view.destroyed_with.end()) {
+      Json destroys = Json::array();
+      for (const InventoryEntry& e : with->second) {
+        destroys.push_back(Json{{"cluster", e.ref.cluster}, {"apiVersion", e.api_version}, {"kind", e.ref.key.kind},
+                                {"namespace", e.ref.key.ns}, {"name", e.ref.key.name}});
+      }
+      j["destroys"] = std::move(destroys);
+    }
+    actions.push_back(std::move(j));
+  }
   Json unreachable = plan.unreachable_clusters;
   Json doc{{"source", SourceJson(plan)},
            {"actions", actions},

@@ -19,6 +19,33 @@ const char* DecisionName(Decision d) {
   return "unknown";
 }
 
+const char* CauseName(Cause c) {
+  switch (c) {
+    case Cause::kGit: return "git";
+    case Cause::kDrift: return "drift";
+    case Cause::kGitAndDrift: return "gitAndDrift";
+    case Cause::kUnmanaged: return "unmanaged";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Why an object needs a create or an update (see Cause).
+Cause CauseOf(const Json* live, const Recorded* row, bool same_desired) {
+  if (!row) return live ? Cause::kUnmanaged : Cause::kGit;
+  if (row->pending) return Cause::kGit;
+  if (same_desired) return Cause::kDrift;  // Git did not change, so live did
+  // Git changed: did live also move away from what converge applied?
+  bool live_moved = !live;
+  if (live && row->last_applied) {
+    live_moved = DiffObject(row->last_applied, live, row->last_applied).type != ChangeType::kUnchanged;
+  }
+  return live_moved ? Cause::kGitAndDrift : Cause::kGit;
+}
+
+}  // namespace
+
 std::string DesiredHash(const Json& desired) { return Sha256Hex(desired.dump()); }
 
 std::string ResourceVersionOf(const Json& live) {
@@ -58,10 +85,12 @@ Classification Classify(const Json* desired, const std::string& desired_hash, co
   switch (out.diff.type) {
     case ChangeType::kCreate:
       out.decision = Decision::kCreate;
+      out.cause = CauseOf(live, row, same_desired);
       return out;
     case ChangeType::kUpdate:
       out.decision = Decision::kUpdate;
       out.drift = same_desired;
+      out.cause = CauseOf(live, row, same_desired);
       return out;
     case ChangeType::kDelete:  // cannot happen with a desired object; keep the compiler honest
     case ChangeType::kUnchanged:

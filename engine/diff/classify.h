@@ -35,12 +35,25 @@ struct Recorded {
 
 enum class Decision { kCreate, kUpdate, kDelete, kUnchanged, kAdopt, kRefresh, kForget };
 
+// Why a create or update is needed, for the plan's reader:
+//   kGit         Git's desired state differs from what converge last applied here, or converge
+//                never applied it (also every delete: Git no longer has it);
+//   kDrift       Git did not change; the live object no longer matches what converge applied
+//                (edited, or deleted, outside converge);
+//   kGitAndDrift both;
+//   kUnmanaged   the live object exists but converge has no record of applying it.
+// A pending row (an apply that did not finish) counts as kGit: what converge applied is unknown.
+enum class Cause { kGit, kDrift, kGitAndDrift, kUnmanaged };
+
+const char* CauseName(Cause c);  // "git", "drift", "gitAndDrift", "unmanaged"
+
 const char* DecisionName(Decision d);  // "create", "update", "delete", "unchanged", "adopt", "refresh", "forget"
 
 struct Classification {
   Decision decision = Decision::kUnchanged;
   ObjectDiff diff;     // for create, update and delete
   bool drift = false;  // update: live moved away from a desired state converge had applied
+  Cause cause = Cause::kGit;  // for create and update
 };
 
 // `desired_hash` is the hash of `desired` (DesiredHash); `live_version` of `live`.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/diff/classify.h"
 #include "engine/diff/diff.h"
 #include "engine/model/object.h"
 
@@ -28,6 +29,7 @@ struct Action {
   std::string api_version;
   JsonPtr desired;                        // null for delete
   std::string diff;                       // unified diff text
+  Cause cause = Cause::kGit;              // why a create or update (Git, drift, both, unmanaged)
   int wave = 0;
   std::vector<ObjectKey> depends_on;      // parsed from the annotation, same cluster
   std::string source_file;                // where desired came from, for messages

@@ -141,6 +141,7 @@ class Planning {
     a.api_version = d ? d->api_version : (row ? row->api_version : "");
     if (d && desired_body) a.desired = desired_body;
     a.diff = std::move(c.diff.unified);
+    a.cause = c.cause;
     a.source_file = d && d->file != kInventoryFile ? d->Where() : "";
     a.blob_id = d ? d->blob_id : "";
     if (row) out_.rows[ref] = *row;
@@ -186,6 +187,12 @@ class Planning {
         continue;
       }
       if (!in_.prune) continue;
+      if (const Json::json_pointer protection("/spec/deletionProtection");
+          live->cluster->contains(protection) && live->cluster->at(protection) == true) {
+        out_.warnings.push_back({"", 0, 0,
+                                 "cluster " + c.name + " has deletionProtection, so its cloud will refuse to delete it: "
+                                 "declare it again with spec.deletionProtection: false, apply, then remove it"});
+      }
       const InventoryEntry* row = FleetRow(ref);
       bool changed = false;
       Decide(ref, nullptr, nullptr, live->cluster.get(), live->resource_version, row, nullptr, &changed);

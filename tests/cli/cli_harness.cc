@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <pty.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
@@ -43,6 +49,45 @@ RunResult FleetHarness::ConvergeIn(const std::string& cwd, const std::string& ar
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = ReadAll(out);
   r.err = ReadAll(err);
+  return r;
+}
+
+RunResult FleetHarness::ConvergeOnTty(const std::string& args, const std::vector<std::string>& env) {
+  std::string cmd = std::string(CONVERGE_BINARY) + " --state-dir " + state_dir_ + " " + args;
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  RunResult r;
+  if (pid < 0) {
+    ADD_FAILURE() << "forkpty failed: " << std::strerror(errno);
+    return r;
+  }
+  if (pid == 0) {
+    for (const std::string& e : env) {
+      if (!e.empty() && e[0] == '-') {
+        unsetenv(e.c_str() + 1);
+      } else if (size_t eq = e.find('='); eq != std::string::npos) {
+        setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+      }
+    }
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Everything written to the terminal, until the child side closes (read fails with EIO).
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n > 0) {
+      r.out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
 

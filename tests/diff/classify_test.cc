@@ -30,33 +30,37 @@ struct Case {
   bool pending, row_drift, prune;
   Decision want;
   bool drift;
+  Cause cause;  // checked for create and update
 };
 
 const char* const kRedactedLive = "redacted-live-secret";
 
 const Case kCases[] = {
-    // name                              desired      live           recorded     ver  pend   drift  prune  decision            drift
-    {"create",                           kDesired,    nullptr,       nullptr,     "",  false, false, true,  Decision::kCreate,    false},
-    {"create_again_after_live_delete",   kDesired,    nullptr,       kDesired,    "5", false, false, true,  Decision::kCreate,    false},
-    {"unchanged",                        kDesired,    kLive,         kDesired,    "5", false, false, true,  Decision::kUnchanged, false},
-    {"refresh_stale_version",            kDesired,    kLive,         kDesired,    "4", false, false, true,  Decision::kRefresh,   false},
-    {"refresh_stale_drift_flag",         kDesired,    kLive,         kDesired,    "5", false, true,  true,  Decision::kRefresh,   false},
-    {"adopt_without_row",                kDesired,    kLive,         nullptr,     "",  false, false, true,  Decision::kAdopt,     false},
-    {"adopt_pending_row",                kDesired,    kLive,         kDesired,    "5", true,  false, true,  Decision::kAdopt,     false},
-    {"adopt_drift_git_took_over",        kDesired,    kLive,         kDesiredOld, "5", false, false, true,  Decision::kAdopt,     false},
-    {"update_from_git",                  kDesiredNew, kLive,         kDesired,    "5", false, false, true,  Decision::kUpdate,    false},
-    {"update_live_drift",                kDesired,    kLiveDrift,    kDesired,    "5", false, false, true,  Decision::kUpdate,    true},
-    {"update_after_pending_is_no_drift", kDesired,    kLiveDrift,    kDesired,    "5", true,  false, true,  Decision::kUpdate,    false},
-    {"update_removes_field_git_dropped", kDesired,    kLiveWithGone, kDesiredOld, "5", false, false, true,  Decision::kUpdate,    false},
-    {"field_others_set_is_kept",         kDesired,    kLiveWithGone, kDesired,    "5", false, false, true,  Decision::kUnchanged, false},
-    {"delete_with_prune",                nullptr,     kLive,         kDesired,    "5", false, false, true,  Decision::kDelete,    false},
-    {"keep_without_prune",               nullptr,     kLive,         kDesired,    "5", false, false, false, Decision::kUnchanged, false},
-    {"forget_gone_everywhere",           nullptr,     nullptr,       kDesired,    "5", false, false, true,  Decision::kForget,    false},
-    {"keep_row_without_prune",           nullptr,     nullptr,       kDesired,    "5", false, false, false, Decision::kUnchanged, false},
-    {"not_ours_is_left_alone",           nullptr,     kLive,         nullptr,     "",  false, false, true,  Decision::kUnchanged, false},
-    {"secret_same",                      kSecret,     kLiveSecret,   kSecret,     "5", false, false, true,  Decision::kUnchanged, false},
-    {"secret_changed_in_git",            kSecretNew,  kLiveSecret,   kSecret,     "5", false, false, true,  Decision::kUpdate,    false},
-    {"secret_delivered_redacted_fixed",  kSecret,     kRedactedLive, kSecret,     "5", false, false, true,  Decision::kUpdate,    true},
+    // name                              desired      live           recorded     ver  pend   drift  prune  decision            drift  cause
+    {"create",                           kDesired,    nullptr,       nullptr,     "",  false, false, true,  Decision::kCreate,    false, Cause::kGit},
+    {"create_again_after_live_delete",   kDesired,    nullptr,       kDesired,    "5", false, false, true,  Decision::kCreate,    false, Cause::kDrift},
+    {"unchanged",                        kDesired,    kLive,         kDesired,    "5", false, false, true,  Decision::kUnchanged, false, Cause::kGit},
+    {"refresh_stale_version",            kDesired,    kLive,         kDesired,    "4", false, false, true,  Decision::kRefresh,   false, Cause::kGit},
+    {"refresh_stale_drift_flag",         kDesired,    kLive,         kDesired,    "5", false, true,  true,  Decision::kRefresh,   false, Cause::kGit},
+    {"adopt_without_row",                kDesired,    kLive,         nullptr,     "",  false, false, true,  Decision::kAdopt,     false, Cause::kGit},
+    {"adopt_pending_row",                kDesired,    kLive,         kDesired,    "5", true,  false, true,  Decision::kAdopt,     false, Cause::kGit},
+    {"adopt_drift_git_took_over",        kDesired,    kLive,         kDesiredOld, "5", false, false, true,  Decision::kAdopt,     false, Cause::kGit},
+    {"update_from_git",                  kDesiredNew, kLive,         kDesired,    "5", false, false, true,  Decision::kUpdate,    false, Cause::kGit},
+    {"update_live_drift",                kDesired,    kLiveDrift,    kDesired,    "5", false, false, true,  Decision::kUpdate,    true,  Cause::kDrift},
+    {"update_after_pending_is_no_drift", kDesired,    kLiveDrift,    kDesired,    "5", true,  false, true,  Decision::kUpdate,    false, Cause::kGit},
+    {"update_removes_field_git_dropped", kDesired,    kLiveWithGone, kDesiredOld, "5", false, false, true,  Decision::kUpdate,    false, Cause::kGit},
+    {"field_others_set_is_kept",         kDesired,    kLiveWithGone, kDesired,    "5", false, false, true,  Decision::kUnchanged, false, Cause::kGit},
+    {"delete_with_prune",                nullptr,     kLive,         kDesired,    "5", false, false, true,  Decision::kDelete,    false, Cause::kGit},
+    {"keep_without_prune",               nullptr,     kLive,         kDesired,    "5", false, false, false, Decision::kUnchanged, false, Cause::kGit},
+    {"forget_gone_everywhere",           nullptr,     nullptr,       kDesired,    "5", false, false, true,  Decision::kForget,    false, Cause::kGit},
+    {"keep_row_without_prune",           nullptr,     nullptr,       kDesired,    "5", false, false, false, Decision::kUnchanged, false, Cause::kGit},
+    {"not_ours_is_left_alone",           nullptr,     kLive,         nullptr,     "",  false, false, true,  Decision::kUnchanged, false, Cause::kGit},
+    {"secret_same",                      kSecret,     kLiveSecret,   kSecret,     "5", false, false, true,  Decision::kUnchanged, false, Cause::kGit},
+    {"secret_changed_in_git",            kSecretNew,  kLiveSecret,   kSecret,     "5", false, false, true,  Decision::kUpdate,    false, Cause::kGit},
+    {"create_after_live_delete_and_git", kDesiredNew, nullptr,       kDesired,    "5", false, false, true,  Decision::kCreate,    false, Cause::kGitAndDrift},
+    {"update_git_and_live_both_moved",   kDesiredNew, kLiveDrift,    kDesired,    "5", false, false, true,  Decision::kUpdate,    false, Cause::kGitAndDrift},
+    {"update_of_unrecorded_live_object", kDesiredNew, kLive,         nullptr,     "",  false, false, true,  Decision::kUpdate,    false, Cause::kUnmanaged},
+    {"secret_delivered_redacted_fixed",  kSecret,     kRedactedLive, kSecret,     "5", false, false, true,  Decision::kUpdate,    true,  Cause::kDrift},
 };
 
 class ClassifyTest : public ::testing::TestWithParam<Case> {};
@@ -85,6 +89,9 @@ TEST_P(ClassifyTest, Decides) {
                                 c.recorded ? &row : nullptr, c.prune);
   EXPECT_EQ(DecisionName(got.decision), std::string(DecisionName(c.want))) << got.diff.unified;
   EXPECT_EQ(got.drift, c.drift);
+  if (got.decision == Decision::kCreate || got.decision == Decision::kUpdate) {
+    EXPECT_EQ(CauseName(got.cause), std::string(CauseName(c.cause)));
+  }
   bool has_diff = got.decision == Decision::kCreate || got.decision == Decision::kUpdate || got.decision == Decision::kDelete;
   EXPECT_EQ(!got.diff.unified.empty(), has_diff) << got.diff.unified;
   // Secret values never reach a diff.
