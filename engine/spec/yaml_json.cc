@@ -6,7 +6,9 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -23,6 +25,14 @@ namespace {
 constexpr size_t kMaxAliasedNodesPerFile = 1'000'000;
 
 constexpr std::string_view kTagPrefix = "tag:yaml.org,2002:";
+
+// Deeper nesting than any Kubernetes object needs is refused before it can exhaust a stack.
+constexpr size_t kMaxNesting = 256;
+
+// Thrown from an event handler to stop the parse of a file nested too deeply.
+struct TooDeep {
+  YAML::Mark mark;
+};
 
 Position ToPosition(const YAML::Mark& mark) {
   if (mark.line < 0 || mark.column < 0) return {};
@@ -178,7 +188,8 @@ class JsonBuilder : public YAML::EventHandler {
     ++nodes_;
     if (InKeyPosition()) {
       if (anchor) anchors_[anchor] = {Json(value), 1};
-      return SetKey(value, mark);
+      // A plain << is YAML's merge key, which Kubernetes' YAML library honours; quoted, a key.
+      return SetKey(value, mark, /*merge=*/value == "<<" && (tag == "?" || tag.empty()));
     }
     Json v = ResolveTagged(tag, value);
     if (anchor) anchors_[anchor] = {v, 1};
@@ -212,18 +223,47 @@ class JsonBuilder : public YAML::EventHandler {
     YAML::Mark key_mark;
     bool have_key = false;
     bool drop_value = false;  // the key was refused: its value is parsed and dropped
+    bool merge = false;       // the key is <<: its value's keys are merged into this map
+    std::set<std::string> merged;  // keys that came from merges (explicit keys override them)
   };
 
   bool InKeyPosition() const { return !stack_.empty() && stack_.back().value.is_object() && !stack_.back().have_key; }
 
-  void SetKey(std::string key, const YAML::Mark& mark) {
+  void SetKey(std::string key, const YAML::Mark& mark, bool merge = false) {
     RecordCloudField(key, mark);
     Frame& f = stack_.back();
     f.have_key = true;
     f.key_mark = mark;
+    f.merge = merge;
+    if (merge) {
+      f.drop_value = false;
+      f.key = std::move(key);
+      return;
+    }
+    if (f.merged.erase(key) > 0) f.value.erase(key);  // an explicit key overrides a merged one
     f.drop_value = f.value.contains(key);
     if (f.drop_value) doc_.duplicates.emplace_back(PathTo(stack_.size() - 1, key), mark);
     f.key = std::move(key);
+  }
+
+  // YAML's merge key: the keys of a map (or of each map of a list, the first one winning) that
+  // this map does not have yet join it.
+  void Merge(Frame& top, const Json& value, const YAML::Mark& mark) {
+    auto merge_one = [&](const Json& m) {
+      for (const auto& [k, v] : m.items()) {
+        if (top.value.contains(k)) continue;
+        top.value[k] = v;
+        top.merged.insert(k);
+      }
+    };
+    if (value.is_object()) {
+      merge_one(value);
+    } else if (value.is_array() && std::all_of(value.begin(), value.end(), [](const Json& m) { return m.is_object(); })) {
+      for (const Json& m : value) merge_one(m);
+    } else {
+      Error(mark, "the merge key << takes a map or a list of maps (e.g. <<: *defaults), not " +
+                      std::string(value.is_array() ? "a list of other values" : "a scalar"));
+    }
   }
 
   void SetInvalidKey(const YAML::Mark& mark) {
@@ -248,6 +288,7 @@ class JsonBuilder : public YAML::EventHandler {
   }
 
   void Push(Json value, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (stack_.size() >= kMaxNesting) throw TooDeep{mark};
     ++nodes_;
     Frame f;
     f.is_key = InKeyPosition();
@@ -332,6 +373,13 @@ class JsonBuilder : public YAML::EventHandler {
     Frame& top = stack_.back();
     if (top.value.is_array()) {
       top.value.push_back(std::move(value));
+      return;
+    }
+    if (top.merge) {
+      Merge(top, value, mark);
+      top.key.clear();
+      top.have_key = false;
+      top.merge = false;
       return;
     }
     if (!top.drop_value) top.value.get_ref<Json::object_t&>().emplace(std::move(top.key), std::move(value));
@@ -563,8 +611,33 @@ std::vector<YamlDocument> ParseYamlDocuments(const std::string& file, const std:
       }
       docs.push_back(std::move(doc));
     }
+  } catch (const TooDeep& deep) {
+    Position p = ToPosition(deep.mark);
+    errors->push_back(Diagnostic{file, p.line, p.column,
+                                 "nested deeper than " + std::to_string(kMaxNesting) +
+                                     " levels; no Kubernetes object needs that many: flatten the document"});
+    return {};
   } catch (const YAML::Exception& e) {
     Position p = ToPosition(e.mark);
+    // A tab in the indentation of the line (or the one before) is the usual cause; say so.
+    for (int line : {p.line, p.line - 1}) {
+      if (line < 1) continue;
+      size_t start = 0;
+      for (int l = 1; l < line && start != std::string::npos; ++l) {
+        start = text.find('\n', start);
+        if (start != std::string::npos) ++start;
+      }
+      if (start == std::string::npos) continue;
+      size_t end = text.find_first_not_of(" \t", start);
+      if (end == std::string::npos) end = text.size();
+      size_t tab = text.find('\t', start);
+      if (tab != std::string::npos && tab < end) {
+        errors->push_back(Diagnostic{file, line, static_cast<int>(tab - start) + 1,
+                                     "a tab is used for indentation; YAML indents with spaces only: replace the "
+                                     "tab with spaces"});
+        return {};
+      }
+    }
     errors->push_back(Diagnostic{file, p.line, p.column, "YAML syntax error: " + e.msg});
     return {};
   }
