@@ -206,7 +206,7 @@ bool OrderBefore(const Action& a, const Action& b) {
   return IsDelete(a) ? c > 0 : c < 0;  // deletes: the reverse of the create order (rule 4)
 }
 
-Result<std::vector<Action>> OrderActions(std::vector<Action> actions) {
+Result<std::vector<Action>> OrderActions(std::vector<Action> actions, const DeclaredFn& declared) {
   const int n = static_cast<int>(actions.size());
   // Fill waves and dependencies from the desired objects.
   for (Action& a : actions) {
@@ -235,7 +235,22 @@ Result<std::vector<Action>> OrderActions(std::vector<Action> actions) {
       if (it == index.end() && !dep.ns.empty()) {  // "Kind/name" of a cluster-scoped custom kind
         it = index.find(IndexKey(a.ref.cluster, dep.kind, "", dep.name));
       }
-      if (it == index.end()) continue;
+      if (it == index.end()) {
+        ObjectKey scoped = dep;
+        bool known = !declared || declared(a.ref.cluster, dep);
+        if (!known && !dep.ns.empty()) {
+          scoped.ns.clear();
+          known = declared(a.ref.cluster, scoped);
+        }
+        if (!known) {
+          const std::string where = a.source_file.empty() ? a.ref.ToString() : a.source_file;
+          return Status::Invalid(where + ": " + a.ref.ToString() + ": annotation " + kDependsOnAnnotation + " names " +
+                                 dep.kind + "/" + (dep.ns.empty() ? "" : dep.ns + "/") + dep.name +
+                                 ", which is not declared for cluster " + a.ref.cluster +
+                                 ": correct the entry or remove it");
+        }
+        continue;
+      }
       for (int j : it->second) {
         if (IsDelete(actions[j]) != IsDelete(a)) continue;  // deletes run after all else anyway
         deps_of[i].push_back(j);

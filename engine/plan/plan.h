@@ -13,6 +13,7 @@
 // Pure.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,13 @@ int KindRank(const std::string& kind);
 // True when `a` must run before `b` under rules 1, 2 and 4 (dependencies not included).
 bool OrderBefore(const Action& a, const Action& b);
 
+// Whether an object a depends-on entry names (group ignored) is declared for a cluster.
+using DeclaredFn = std::function<bool(const std::string& cluster, const ObjectKey& key)>;
+
 // Orders `actions` (rules 1-4) and fills wave/depends_on from the desired objects.
-// Invalid on a dependency cycle ("dependency cycle: a -> b -> a") or a bad annotation.
-Result<std::vector<Action>> OrderActions(std::vector<Action> actions);
+// Invalid on a dependency cycle ("dependency cycle: a -> b -> a") or a bad annotation. With
+// `declared`, a depends-on entry that names neither an action nor a declared object is Invalid
+// too, naming the entry (without it, such an entry is taken to be in place already).
+Result<std::vector<Action>> OrderActions(std::vector<Action> actions, const DeclaredFn& declared = nullptr);
 
 }  // namespace converge

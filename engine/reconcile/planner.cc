@@ -1,6 +1,7 @@
 #include "engine/reconcile/planner.h"
 
 #include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -44,7 +45,20 @@ class Planning {
       CONVERGE_RETURN_IF_ERROR(PlanObjects(cluster));
       if (out_.needs_full_read) return std::move(out_);
     }
-    Result<std::vector<Action>> ordered = OrderActions(std::move(actions_));
+    // A depends-on entry must name an object declared for its cluster. On the no-op path and on
+    // delta reads the desired state is not listed in full (and was checked when first read).
+    std::set<std::tuple<std::string, std::string, std::string, std::string>> declared;
+    bool indexed = false;
+    const bool complete = !in_.desired->from_inventory && !in_.desired->delta;
+    auto is_declared = [&](const std::string& cluster, const ObjectKey& key) {
+      if (!complete) return true;
+      if (!indexed) {
+        for (const auto& [ref, d] : in_.desired->objects) declared.emplace(ref.cluster, ref.key.kind, ref.key.ns, ref.key.name);
+        indexed = true;
+      }
+      return declared.count({cluster, key.kind, key.ns, key.name}) > 0;
+    };
+    Result<std::vector<Action>> ordered = OrderActions(std::move(actions_), is_declared);
     if (!ordered.ok()) return ordered.status();
     out_.plan.actions = std::move(ordered).value();
     for (const Action& a : out_.plan.actions) {

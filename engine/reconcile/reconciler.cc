@@ -236,7 +236,9 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
     a.source_file = d.Where();
     actions.push_back(std::move(a));
   }
-  Result<std::vector<Action>> ordered = OrderActions(std::move(actions));
+  // Every placed object is an action here: an entry naming none of them names nothing.
+  Result<std::vector<Action>> ordered =
+      OrderActions(std::move(actions), [](const std::string&, const ObjectKey&) { return false; });
   if (!ordered.ok()) return ordered.status();
   return out;
 }

@@ -166,6 +166,19 @@ TEST_F(MoreBadInputTest, DependencyCycle) {
                  {"dependency cycle", "ConfigMap/web/a", "ConfigMap/web/b"});
 }
 
+TEST_F(MoreBadInputTest, DependsOnAnObjectThatDoesNotExist) {
+  ExpectRejected("apps/dep.yaml",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: web\n  annotations:\n"
+                 "    converge.dev/clusters: alpha\n    converge.dev/depends-on: ConfigMap/web/typo\n",
+                 {"apps/dep.yaml:1: alpha: ConfigMap/web/a: annotation converge.dev/depends-on names ConfigMap/web/typo, "
+                  "which is not declared for cluster alpha"});
+}
+
+TEST_F(MoreBadInputTest, TabIndentation) {
+  ExpectRejected("apps/tab.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabbed\n",
+                 {"apps/tab.yaml:4:1: a tab is used for indentation"});
+}
+
 }  // namespace
 }  // namespace converge::testing
 

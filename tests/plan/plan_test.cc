@@ -100,6 +100,25 @@ TEST(OrderActionsTest, DependsOnIsPerClusterAndIgnoresMissingObjects) {
             (Names{"c1: Deployment/app/b", "c1: Deployment/app/a", "c2: Deployment/app/a", "c2: Deployment/app/b"}));
 }
 
+TEST(OrderActionsTest, DependsOnAnObjectDeclaredNowhereIsAnError) {
+  std::vector<Action> actions = {Deploy("a", R"({"converge.dev/depends-on":"Deployment/b, Secret/app/typo"})", "c1"),
+                                 Deploy("b", "{}", "c1")};
+  // Declared but unchanged (not an action): fine.
+  auto declared = [](const std::string& cluster, const ObjectKey& key) {
+    return cluster == "c1" && key.kind == "Secret" && key.name == "typo";
+  };
+  EXPECT_TRUE(OrderActions(actions, declared).ok());
+  Result<std::vector<Action>> r =
+      OrderActions(actions, [](const std::string&, const ObjectKey&) { return false; });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "apps/a.yaml: c1: Deployment/app/a: annotation converge.dev/depends-on names Secret/app/typo, which is not "
+            "declared for cluster c1: correct the entry or remove it");
+  // A cluster-scoped object named with a namespace part is found without it.
+  auto ns_scoped = [](const std::string&, const ObjectKey& key) { return key.kind == "Secret" && key.ns.empty(); };
+  EXPECT_TRUE(OrderActions(actions, ns_scoped).ok());
+}
+
 TEST(OrderActionsTest, TwoPartDependsOnNamesClusterScopedKinds) {
   Result<std::vector<ObjectKey>> keys = DependsOnOf(
       Json::parse(R"({"kind":"Deployment","metadata":{"namespace":"app","name":"x",
