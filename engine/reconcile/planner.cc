@@ -45,17 +45,24 @@ class Planning {
       CONVERGE_RETURN_IF_ERROR(PlanObjects(cluster));
       if (out_.needs_full_read) return std::move(out_);
     }
-    // A depends-on entry must name an object declared for its cluster. On the no-op path and on
-    // delta reads the desired state is not listed in full (and was checked when first read).
+    // A depends-on entry must name an object declared for its cluster. On the no-op path nothing
+    // was read (the entries were checked when their files were); on a delta read the objects of
+    // unchanged files are their inventory rows, read only when an entry names none of the others.
     std::set<std::tuple<std::string, std::string, std::string, std::string>> declared;
+    std::set<std::string> rows_read;
     bool indexed = false;
-    const bool complete = !in_.desired->from_inventory && !in_.desired->delta;
     auto is_declared = [&](const std::string& cluster, const ObjectKey& key) {
-      if (!complete) return true;
+      if (in_.desired->from_inventory) return true;
       if (!indexed) {
         for (const auto& [ref, d] : in_.desired->objects) declared.emplace(ref.cluster, ref.key.kind, ref.key.ns, ref.key.name);
         indexed = true;
       }
+      if (declared.count({cluster, key.kind, key.ns, key.name})) return true;
+      if (!in_.desired->delta || !rows_read.insert(cluster).second) return false;
+      Result<std::vector<InventoryEntry>> rows = inventory_->ClusterRows(cluster);
+      if (!rows.ok()) return true;  // cannot tell: the entry is trusted, as before
+      for (const InventoryEntry& e : *rows)
+        if (Implied(&e)) declared.emplace(cluster, e.ref.key.kind, e.ref.key.ns, e.ref.key.name);
       return declared.count({cluster, key.kind, key.ns, key.name}) > 0;
     };
     Result<std::vector<Action>> ordered = OrderActions(std::move(actions_), is_declared);

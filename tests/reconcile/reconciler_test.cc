@@ -331,6 +331,23 @@ TEST_F(DeltaTest, AOneFileChangeIsPlannedFromThatFileAlone) {
   EXPECT_TRUE(PlanOk(Request()).plan.empty());
 }
 
+TEST_F(DeltaTest, DependsOnIsCheckedAgainstUnchangedFilesToo) {
+  auto with_dep = [](const std::string& dep) {
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm1\n  namespace: web\n  annotations:\n"
+           "    converge.dev/cluster-selector: tier=prod\n    converge.dev/depends-on: " + dep + "\ndata:\n  value: v3\n";
+  };
+  repo_.WriteFile("apps/cm1.yaml", with_dep("ConfigMap/web/cm0"));  // cm0's file is not read
+  repo_.Commit("depends on an unchanged file's object");
+  PlannedSync plan = PlanOk(Request());
+  EXPECT_TRUE(plan.delta_read);
+  ASSERT_EQ(plan.plan.actions.size(), 1u);
+  repo_.WriteFile("apps/cm1.yaml", with_dep("ConfigMap/web/cm9"));
+  repo_.Commit("a typo");
+  Result<PlannedSync> refused = reconciler_->ComputePlan(Request());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("names ConfigMap/web/cm9, which is not declared for cluster alpha"));
+}
+
 TEST_F(DeltaTest, AFileThatIsGoneHasItsObjectsPruned) {
   repo_.RemoveFile("apps/cm2.yaml");
   repo_.Commit("drop cm2");
