@@ -632,6 +632,7 @@ class Validator {
       }
     }
     if (total > kMaxDataBytes) {
+      Step s(this, obj.contains("data") ? "data" : obj.contains("binaryData") ? "binaryData" : "stringData");
       Error("holds " + std::to_string(total) + " bytes of data; a " + kind + " may hold at most " +
             std::to_string(kMaxDataBytes) + " (1 MiB): split it, or mount the data another way");
     }
@@ -799,6 +800,16 @@ std::vector<FieldError> ValidateObject(const Json& object, size_t max_errors) {
     const SchemaKind* k = ResolveKind(&v, av, group, version, kind);
     if (k == nullptr) return v.Take();
     v.WalkObject(k->def, object);
+    // A workload's spec is a struct, not a pointer, in the API types: left out, it is validated as
+    // empty, so its required fields are reported.
+    bool workload = (group == "apps" && kind != "ControllerRevision") || (group == "batch");
+    if (workload && (!object.contains("spec") || object["spec"].is_null())) {
+      const SchemaField* spec = FindField(Definition(k->def), "spec");
+      if (spec != nullptr) {
+        Validator::Step s(&v, "spec");
+        v.Walk(spec->node, Json::object());
+      }
+    }
     v.Name(object, group, kind);
     v.NamespaceName(object);
     if (group.empty() && (kind == "ConfigMap" || kind == "Secret")) v.DataMaps(object, kind);

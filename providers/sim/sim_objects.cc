@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/diff/diff.h"
+#include "engine/k8s/validate.h"
 #include "engine/model/kinds.h"
 #include "providers/sim/sim_capacity.h"
 #include "providers/sim/sim_state.h"
@@ -120,6 +121,32 @@ ObjectKey SimState::NormalizeKey(ObjectKey key) const {
   return key;
 }
 
+ObjectKey SimState::CustomResourceKey(const std::string& cluster, const Json& desired, ObjectKey key) {
+  Stmt q = db_->Prepare(
+      "SELECT body FROM sim_objects WHERE cluster = ? AND grp = 'apiextensions.k8s.io' AND "
+      "kind = 'CustomResourceDefinition'");
+  q.Bind(1, cluster);
+  const std::string api_version = desired["apiVersion"].get<std::string>();
+  const std::string version = api_version.substr(api_version.find('/') + 1);
+  while (q.Step()) {
+    k8s::CustomKind ck;
+    if (!k8s::CustomKindOf(Json::parse(q.Text(0)), &ck) || ck.group != key.group || ck.kind != key.kind) continue;
+    if (std::find(ck.served_versions.begin(), ck.served_versions.end(), version) == ck.served_versions.end()) {
+      Fail(Status::NotFound("the server could not find the requested resource: " + key.kind + " is not served at " +
+                            api_version + " by cluster " + cluster + " (its CustomResourceDefinition " + ck.plural +
+                            "." + ck.group + " does not serve " + version + ")"));
+    }
+    if (!ck.namespaced) {
+      key.ns.clear();
+    } else if (key.ns.empty()) {
+      key.ns = "default";
+    }
+    return key;
+  }
+  Fail(Status::NotFound("the server could not find the requested resource: cluster " + cluster + " serves no " +
+                        key.kind + " in " + api_version + ": apply its CustomResourceDefinition first"));
+}
+
 std::optional<ObjRow> SimState::FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied) {
   Stmt q = db_->Prepare(ObjSelect(true, with_applied) +
                         "WHERE cluster = ?1 AND grp = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5");
@@ -227,7 +254,15 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
       !desired["metadata"].value("name", Json()).is_string() || desired["metadata"]["name"] == "") {
     Fail(Status::Invalid("cluster " + c.name + ": an object to apply needs apiVersion, kind and metadata.name"));
   }
+  // What a real API server refuses, the sim refuses, with the same code as `converge validate`:
+  // a 422 Invalid naming every field.
+  if (std::vector<k8s::FieldError> invalid = k8s::ValidateObject(desired); !invalid.empty()) {
+    std::string msg = KeyOf(desired).ToString() + " is invalid (cluster " + c.name + "): ";
+    for (size_t i = 0; i < invalid.size(); ++i) msg += (i ? "; " : "") + invalid[i].message;
+    Fail(Status::Invalid(msg));
+  }
   ObjectKey key = NormalizeKey(KeyOf(desired));
+  if (k8s::IsCustomResource(key.group, key.kind)) key = CustomResourceKey(c.name, desired, key);
   const std::string what = key.ToString() + " in cluster " + c.name;
   Json& md = desired["metadata"];
   if (key.ns.empty()) {
