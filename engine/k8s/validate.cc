@@ -72,7 +72,7 @@ const std::pair<const char*, const char*> kNotRequired[] = {
 };
 
 // Definitions with rules of their own, by what they are.
-enum class DefRule { kNone, kObjectMeta, kLabelSelector, kPodSpec, kServiceSpec, kContainer };
+enum class DefRule { kNone, kObjectMeta, kLabelSelector, kPodSpec, kServiceSpec, kContainer, kResources };
 
 struct Rules {
   std::map<std::pair<int32_t, std::string>, std::pair<int64_t, int64_t>> ints;
@@ -99,6 +99,7 @@ const Rules& GetRules() {
         {"io.k8s.api.core.v1.PodSpec", DefRule::kPodSpec},
         {"io.k8s.api.core.v1.ServiceSpec", DefRule::kServiceSpec},
         {"io.k8s.api.core.v1.Container", DefRule::kContainer},
+        {"io.k8s.api.core.v1.ResourceRequirements", DefRule::kResources},
     };
     for (const auto& [name, rule] : defs) {
       int32_t d = FindDefinition(name);
@@ -521,6 +522,20 @@ class Validator {
         }
         return;
       }
+      case DefRule::kResources:  // ValidateResourceRequirements: no negative requests or limits
+        for (const char* section : {"limits", "requests"}) {
+          auto it = v.find(section);
+          if (it == v.end() || !it->is_object()) continue;
+          Step s(this, section);
+          for (const auto& [name, q] : it->items()) {
+            bool negative = (q.is_number() && q.get<double>() < 0) ||
+                            (q.is_string() && !q.get_ref<const std::string&>().empty() &&
+                             q.get_ref<const std::string&>()[0] == '-');
+            Step r(this, name);
+            if (negative) Error("must be 0 or more, got " + Describe(q));
+          }
+        }
+        return;
       case DefRule::kNone: return;
     }
   }

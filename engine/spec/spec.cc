@@ -54,7 +54,12 @@ std::string Label(const Json& doc) {
   const std::string* kind = StringAt(doc, "kind");
   const std::string* name = nullptr;
   if (auto md = doc.find("metadata"); md != doc.end()) name = StringAt(*md, "name");
-  return (kind && !kind->empty() ? *kind : std::string("object")) + " " + spec_internal::Quote(name ? *name : "");
+  // A kind that is not a plain word is quoted, so that no message spans lines.
+  bool plain = kind && !kind->empty() && std::all_of(kind->begin(), kind->end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+  std::string shown = plain ? *kind : kind && !kind->empty() ? spec_internal::Quote(*kind) : std::string("object");
+  return shown + " " + spec_internal::Quote(name ? *name : "");
 }
 
 class DocumentChecker {

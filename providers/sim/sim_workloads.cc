@@ -7,8 +7,10 @@
 // in its status as Pending (never ready), so any replica count the API server accepts (up to
 // 2^31-1) costs bounded time and space and simply never becomes available.
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "engine/base/hash.h"
 #include "providers/sim/sim_capacity.h"
@@ -210,14 +212,27 @@ int64_t MaxUnavailable(const Json& spec, int64_t replicas) {
 
 }  // namespace
 
+// A request no node can hold: what a quantity the API server accepts but the sim cannot count
+// (beyond its range, or a form it does not parse) stands for, so the pod stays Pending.
+constexpr int64_t kUnfittable = INT64_MAX / 4;
+
 void PodRequests(const Json& pod_spec, int64_t* cpu_milli, int64_t* mem_bytes) {
   if (!pod_spec.is_object()) return;
-  for (const Json& c : pod_spec.value("containers", Json::array())) {
-    if (!c.is_object()) continue;
-    const Json req = c.value("resources", Json::object()).value("requests", Json::object());
-    if (!req.is_object()) continue;
-    if (req.contains("cpu")) *cpu_milli += ParseCpuMilli(QuantityText(req["cpu"])).value_or(0);
-    if (req.contains("memory")) *mem_bytes += ParseBytes(QuantityText(req["memory"])).value_or(0);
+  auto add = [](int64_t* total, std::optional<int64_t> v) {
+    *total = std::min(kUnfittable, *total + std::min(kUnfittable, std::max<int64_t>(0, v.value_or(kUnfittable))));
+  };
+  auto containers = pod_spec.find("containers");
+  if (containers == pod_spec.end() || !containers->is_array()) return;
+  for (const Json& c : *containers) {
+    const Json* req = c.is_object() && c.contains("resources") && c["resources"].is_object() &&
+                              c["resources"].contains("requests") && c["resources"]["requests"].is_object()
+                          ? &c["resources"]["requests"]
+                          : nullptr;
+    if (req == nullptr) continue;
+    // null reads as 0, as the API server decodes it
+    if (req->contains("cpu") && !(*req)["cpu"].is_null()) add(cpu_milli, ParseCpuMilli(QuantityText((*req)["cpu"])));
+    if (req->contains("memory") && !(*req)["memory"].is_null())
+      add(mem_bytes, ParseBytes(QuantityText((*req)["memory"])));
   }
 }
 
