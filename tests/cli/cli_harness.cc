@@ -1,5 +1,7 @@
 #include "tests/cli/cli_harness.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -34,7 +36,9 @@ FleetHarness::~FleetHarness() = default;
 RunResult FleetHarness::Converge(const std::string& args) {
   std::string out = tmp_.path() + "/stdout";
   std::string err = tmp_.path() + "/stderr";
-  std::string cmd = std::string(CONVERGE_BINARY) + " --state-dir " + state_dir_ + " " + args + " >" + out + " 2>" + err +
+  // CONVERGE_TEST_BINARY runs the tests against another build (e.g. one from before a fix).
+  const char* other = std::getenv("CONVERGE_TEST_BINARY");
+  std::string cmd = std::string(other && *other ? other : CONVERGE_BINARY) + " --state-dir " + state_dir_ + " " + args + " >" + out + " 2>" + err +
                     " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
