@@ -691,7 +691,7 @@ TEST(KubernetesValidationTest, NamesLabelsAndApiVersions) {
               HasSubstr("c.yaml:6:9: ConfigMap \"a\": data.port must be a string, got integer 8080 (quote it: \"8080\")"));
   std::string big = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: " +
                     std::string(3 * 1024 * 1024, 'x') + "\n";
-  EXPECT_THAT(LoadError("big.yaml", big), HasSubstr("big.yaml:5:1: ConfigMap \"big\": data holds 3145728 bytes"));
+  EXPECT_THAT(LoadError("big.yaml", big), HasSubstr("big.yaml:6:3: ConfigMap \"big\": data holds 3145728 bytes"));
   EXPECT_THAT(LoadError("big.yaml", big), HasSubstr("the API server stores at most 1572864"));
 }
 
