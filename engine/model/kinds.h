@@ -1,5 +1,6 @@
 // What the engine knows about built-in Kubernetes kinds without asking a server: scope, preferred
-// version and plural. Pure.
+// version and plural, generated from the vendored OpenAPI document of the Kubernetes version the sim
+// speaks (data/openapi, engine/k8s/openapi.h). Pure.
 #pragma once
 
 #include <string>
@@ -20,15 +21,14 @@ struct BuiltinKind {
 // placement kinds, which never live in a member cluster), sorted by group and kind.
 const std::vector<BuiltinKind>& BuiltinKinds();
 
-// True for built-in cluster-scoped kinds (Namespace, Node, ClusterRole, ClusterRoleBinding,
-// CustomResourceDefinition, PersistentVolume, StorageClass, PriorityClass, IngressClass,
-// *WebhookConfiguration, APIService, RuntimeClass, CSIDriver, CSINode, VolumeAttachment) and for
-// converge's own fleet kinds (Cloud, Cluster) and Karmada's cluster-wide policies.
+// True for built-in cluster-scoped kinds (those the OpenAPI document serves only outside
+// /namespaces/{namespace}/: Namespace, Node, ClusterRole, CertificateSigningRequest, FlowSchema, ...)
+// and for converge's own fleet kinds (Cloud, Cluster) and Karmada's cluster-wide policies.
 bool IsClusterScoped(const std::string& group, const std::string& kind);
 
-// True for kinds the engine knows to be namespaced (core and apps/batch/networking/rbac kinds,
-// Karmada's namespaced policies). Unknown kinds are neither: their scope is whatever the manifest
-// says.
+// True for built-in kinds served under /namespaces/{namespace}/ (Deployment, ReplicationController,
+// EndpointSlice, Lease, ...) and Karmada's namespaced policies. Custom resources are neither: their
+// scope is their CustomResourceDefinition's spec.scope.
 bool IsKnownNamespaced(const std::string& group, const std::string& kind);
 
 }  // namespace converge

@@ -110,4 +110,19 @@ Result<std::vector<std::optional<Json>>> Observer::Bodies(const std::string& clu
   return out;
 }
 
+Result<std::vector<ServedKind>> Observer::Kinds(const std::string& cluster) {
+  Result<ClusterConnector*> conn = session_->Connector(cluster, Deadline(env_, options_.call_timeout_ms));
+  if (!conn.ok()) return conn.status();
+  Result<std::vector<ApiResource>> found = Status::Internal("not observed");
+  Status st = RetryWithBackoff(options_.retry, env_, [&] {
+    found = (*conn)->Discover(Deadline(env_, options_.call_timeout_ms));
+    return found.status();
+  });
+  if (!st.ok()) return st;
+  std::vector<ServedKind> out;
+  out.reserve(found->size());
+  for (const ApiResource& r : *found) out.push_back(ServedKind{r.group, r.kind, r.namespaced});
+  return out;
+}
+
 }  // namespace converge

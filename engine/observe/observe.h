@@ -45,6 +45,13 @@ struct ClusterLive {
   bool ready() const { return exists() && phase != "Creating"; }
 };
 
+// A kind a cluster serves (ClusterConnector::Discover), as plan needs it for custom resources.
+struct ServedKind {
+  std::string group;
+  std::string kind;
+  bool namespaced = true;
+};
+
 class Observer {
  public:
   Observer(FleetSession* session, Env* env, ObserveOptions options);
@@ -56,6 +63,8 @@ class Observer {
   Result<std::vector<std::string>> Versions(const std::string& cluster, const std::vector<ObjectKey>& keys);
   // The live objects for `keys` (nullopt where missing), in one call.
   Result<std::vector<std::optional<Json>>> Bodies(const std::string& cluster, const std::vector<ObjectKey>& keys);
+  // The kinds the cluster serves (built-in ones and those its CustomResourceDefinitions add).
+  Result<std::vector<ServedKind>> Kinds(const std::string& cluster);
 
  private:
   ClusterLive ObserveOne(const std::string& name, bool marker);

@@ -9,6 +9,7 @@
 #include "engine/diff/classify.h"
 #include "engine/health/health.h"
 #include "engine/observe/fleet_session.h"
+#include "engine/reconcile/custom_kinds.h"
 
 namespace converge {
 namespace {
@@ -244,6 +245,13 @@ class Planning {
     if (!live->ready() && (in_.desired->from_inventory || in_.desired->delta)) {
       out_.needs_full_read = true;  // neither path lists every object to create
       return Status::Ok();
+    }
+    if (!in_.desired->from_inventory && (!live->ready() || live->objects_reachable.ok())) {
+      // Custom resources need a kind the cluster serves; one being created serves only built-ins.
+      CONVERGE_RETURN_IF_ERROR(CheckCustomKinds(cluster, desired, *in_.desired, [&]() -> Result<std::vector<ServedKind>> {
+        if (!live->ready()) return std::vector<ServedKind>{};
+        return observer_->Kinds(cluster);
+      }));
     }
     if (!live->ready()) {
       // Being created (or not yet): everything desired is new, nothing can be observed.

@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/k8s/openapi.h"
+#include "engine/k8s/validate.h"
 #include "engine/model/kinds.h"
 #include "engine/spec/fleet_schema.h"
 #include "engine/spec/yaml_json.h"
@@ -24,7 +26,8 @@ using spec_internal::YamlLocator;
 
 // Bump when the cached form or the per-file rules change, so that old entries are not trusted.
 // 2: Clouds carry the positions of every field under spec; provider fields are no longer checked here.
-constexpr int kCacheFormat = 2;
+// 3: Kubernetes objects are validated against the OpenAPI schema and the API server's rules.
+constexpr int kCacheFormat = 3;
 
 // Fields of a Cluster that cross-object checks point at (recorded while parsing: kRecordedPaths).
 const char* const kClusterCloudField = "spec.cloud";
@@ -51,7 +54,12 @@ std::string Label(const Json& doc) {
   const std::string* kind = StringAt(doc, "kind");
   const std::string* name = nullptr;
   if (auto md = doc.find("metadata"); md != doc.end()) name = StringAt(*md, "name");
-  return (kind && !kind->empty() ? *kind : std::string("object")) + " " + spec_internal::Quote(name ? *name : "");
+  // A kind that is not a plain word is quoted, so that no message spans lines.
+  bool plain = kind && !kind->empty() && std::all_of(kind->begin(), kind->end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+  std::string shown = plain ? *kind : kind && !kind->empty() ? spec_internal::Quote(*kind) : std::string("object");
+  return shown + " " + spec_internal::Quote(name ? *name : "");
 }
 
 class DocumentChecker {
@@ -59,9 +67,23 @@ class DocumentChecker {
   DocumentChecker(const std::string& file, const YamlLocator& locator, std::vector<Diagnostic>* errors)
       : file_(file), locator_(locator), errors_(errors) {}
 
-  void Error(const std::string& label, const FieldPath& path, const std::string& msg) {
-    Position p = locator_.Find(path);
+  void Error(const std::string& label, const FieldPath& path, const std::string& msg, bool at_key = false) {
+    Position p = locator_.Find(path, at_key);
     errors_->push_back(Diagnostic{file_, p.line, p.column, label + ": " + msg});
+  }
+
+  // What the Kubernetes API server would refuse (engine/k8s/validate.h). False on any problem.
+  bool CheckKubernetes(const Json& doc) {
+    std::vector<k8s::FieldError> found = k8s::ValidateObject(doc);
+    if (found.empty()) return true;
+    std::string label = Label(doc);
+    for (const k8s::FieldError& e : found) {
+      FieldPath path;
+      path.reserve(e.path.size());
+      for (const k8s::PathStep& s : e.path) path.push_back(spec_internal::PathSegment{s.key, s.index});
+      Error(label, path, e.message, e.at_key);
+    }
+    return false;
   }
 
   // apiVersion, kind and metadata.name are present; metadata.namespace fits the kind's scope.
@@ -152,6 +174,12 @@ bool IsConvergeKind(const Json& doc, const char* kind) {
   return api_version && k && *k == kind && GroupOf(*api_version) == kConvergeGroup;
 }
 
+bool IsCustomResourceDoc(const Json& doc) {
+  const std::string* api_version = StringAt(doc, "apiVersion");
+  const std::string* kind = StringAt(doc, "kind");
+  return api_version && kind && k8s::IsCustomResource(GroupOf(*api_version), *kind);
+}
+
 // Parses one file and runs the per-file checks; documents with problems are dropped. `strict`
 // adds the converge.dev kind checks (LoadSpecs). Names of Cloud documents that failed their
 // checks go to `broken_clouds`, so that Clusters naming them are not reported a second time.
@@ -164,8 +192,10 @@ std::vector<CheckedDoc> CheckFile(const std::string& file, const std::string& te
     DocumentChecker checker(file, p.locator, errors);
     Json& doc = *p.doc;
     bool ok = checker.CheckIdentity(doc);
-    if (ok && strict && GroupOf(doc["apiVersion"].get<std::string>()) == kConvergeGroup)
-      ok = checker.CheckConvergeKind(doc);
+    if (ok && strict) {
+      ok = GroupOf(doc["apiVersion"].get<std::string>()) == kConvergeGroup ? checker.CheckConvergeKind(doc)
+                                                                            : checker.CheckKubernetes(doc);
+    }
     if (!ok) {
       if (broken_clouds && IsConvergeKind(doc, "Cloud") && doc.contains("metadata")) {
         if (const std::string* name = StringAt(doc["metadata"], "name")) broken_clouds->insert(*name);
@@ -175,7 +205,7 @@ std::vector<CheckedDoc> CheckFile(const std::string& file, const std::string& te
     CheckedDoc checked;
     checked.line = p.start.line;
     checked.doc = std::move(p.doc);
-    if (IsConvergeKind(*checked.doc, "Cluster")) checked.at = std::move(p.recorded);
+    if (IsConvergeKind(*checked.doc, "Cluster") || IsCustomResourceDoc(*checked.doc)) checked.at = std::move(p.recorded);
     if (strict && IsConvergeKind(*checked.doc, "Cloud")) {
       checked.at = p.fields_recorded ? std::move(p.cloud_fields) : p.locator.FieldPositions({{"spec"}});
     }
@@ -289,6 +319,7 @@ class SpecSetBuilder {
         set_.clusters.push_back(std::move(cluster));
         cluster_positions_.push_back(std::move(at));
       } else {
+        if (k8s::IsCustomResource(m.key.group, m.key.kind)) custom_.push_back({set_.manifests.size(), std::move(at)});
         set_.manifests.push_back(std::move(m));
       }
     }
@@ -296,8 +327,69 @@ class SpecSetBuilder {
 
   void AddBrokenCloud(const std::string& name) { broken_clouds_.insert(name); }
 
+  // A custom resource whose CustomResourceDefinition is in the repository is served at one of its
+  // versions and takes its scope: a namespaced one without a namespace goes to "default", a
+  // cluster-scoped one must have none. One whose kind is built in, under a group no CRD of the
+  // repository declares, names the built-in apiVersion. The others need their CRD in the cluster,
+  // which plan checks.
+  void CheckCustomResources() {
+    std::map<std::pair<std::string, std::string>, std::pair<k8s::CustomKind, const Manifest*>> crds;
+    for (const Manifest& m : set_.manifests) {
+      if (m.key.group != "apiextensions.k8s.io" || m.key.kind != "CustomResourceDefinition") continue;
+      k8s::CustomKind ck;
+      if (k8s::CustomKindOf(*m.body, &ck)) crds.emplace(std::make_pair(ck.group, ck.kind), std::make_pair(ck, &m));
+    }
+    for (auto& [index, at] : custom_) {
+      Manifest& m = set_.manifests[index];
+      std::string label = m.key.kind + " " + spec_internal::Quote(m.key.name);
+      auto crd = crds.find({m.key.group, m.key.kind});
+      if (crd == crds.end()) {
+        std::vector<const k8s::SchemaKind*> builtin = k8s::KindsNamed(m.key.kind);
+        if (!builtin.empty()) {
+          ErrorAt(m, at, "apiVersion",
+                  label + ": apiVersion " + spec_internal::Quote(m.api_version) + " does not serve " + m.key.kind +
+                      " (no CustomResourceDefinition in the repository declares it); " + m.key.kind +
+                      " is served as apiVersion: " + k8s::ApiVersionOf(*builtin[0]));
+        } else {
+          needs_cluster_crd_.push_back(index);
+        }
+        continue;
+      }
+      const auto& [ck, crd_manifest] = crd->second;
+      std::string version = m.api_version.substr(m.api_version.find('/') + 1);
+      if (std::find(ck.served_versions.begin(), ck.served_versions.end(), version) == ck.served_versions.end()) {
+        std::string served;
+        for (const auto& v : ck.served_versions) served += (served.empty() ? "" : ", ") + ck.group + "/" + v;
+        ErrorAt(m, at, "apiVersion",
+                label + ": apiVersion " + spec_internal::Quote(m.api_version) + " is not served by " +
+                    "CustomResourceDefinition " + crd_manifest->key.name + " (" + crd_manifest->Where() +
+                    "), which serves " + (served.empty() ? "no version" : served));
+        continue;
+      }
+      if (!ck.namespaced && !m.key.ns.empty()) {
+        ErrorAt(m, at, "metadata.namespace",
+                label + ": metadata.namespace must not be set: " + m.key.kind + " is cluster-scoped (spec.scope of " +
+                    "CustomResourceDefinition " + crd_manifest->key.name + " at " + crd_manifest->Where() +
+                    "); remove the namespace");
+      } else if (ck.namespaced && m.key.ns.empty()) {
+        auto body = std::make_shared<Json>(*m.body);
+        (*body)["metadata"]["namespace"] = "default";
+        m.body = std::move(body);
+        m.key.ns = "default";
+      }
+    }
+  }
+
   // Cluster.spec.cloud names a Cloud; the region defaults to the cloud's and must be offered by it.
   SpecSet Finish() {
+    CheckCustomResources();
+    for (size_t index : needs_cluster_crd_) {
+      const Manifest& m = set_.manifests[index];
+      set_.warnings.push_back(Diagnostic{
+          m.file, m.line, 0,
+          m.key.kind + " " + spec_internal::Quote(m.key.name) + ": no CustomResourceDefinition in the repository " +
+              "declares " + m.key.kind + " (" + m.api_version + "); plan checks that each cluster it goes to serves it"});
+    }
     std::unordered_map<std::string, const CloudSpec*> clouds;
     for (const auto& c : set_.clouds) clouds.emplace(c.name, &c);
     for (size_t i = 0; i < set_.clusters.size(); ++i) {
@@ -337,6 +429,12 @@ class SpecSetBuilder {
     errors_->push_back(Diagnostic{cluster.manifest.file, p.line, p.column, std::move(msg)});
   }
 
+  void ErrorAt(const Manifest& m, const std::map<std::string, Position>& at, const char* field, std::string msg) {
+    Position p{m.line, 0};
+    if (auto it = at.find(field); it != at.end() && it->second.line > 0) p = it->second;
+    errors_->push_back(Diagnostic{m.file, p.line, p.column, std::move(msg)});
+  }
+
   std::string KnownClouds() const {
     if (set_.clouds.empty()) return "no Cloud is defined: add a converge.dev/v1alpha1 Cloud document";
     std::string out = "known clouds: ";
@@ -348,6 +446,9 @@ class SpecSetBuilder {
   std::vector<Diagnostic>* errors_;
   SpecSet set_;
   std::vector<std::map<std::string, Position>> cluster_positions_;  // parallel to set_.clusters
+  // Custom resources: index in set_.manifests and recorded positions (apiVersion, namespace).
+  std::vector<std::pair<size_t, std::map<std::string, Position>>> custom_;
+  std::vector<size_t> needs_cluster_crd_;  // custom resources whose CRD is not in the repository
   std::unordered_map<ObjectKey, std::string, ObjectKeyHash> seen_;  // identity -> "file:line"
   std::set<std::string> broken_clouds_;
 };

@@ -315,14 +315,16 @@ class JsonBuilder : public YAML::EventHandler {
     Attach(std::move(value), mark);
   }
 
-  // Remembers where kRecordedPaths values start; null values are located at their key.
+  // Remembers where kRecordedPaths values start (paths of one or two map keys); null values are
+  // located at their key.
   void Record(const YAML::Mark& mark, bool is_null) {
-    if (stack_.size() != 2 || !stack_[0].value.is_object() || stack_[0].key != "spec" || !stack_[1].value.is_object() ||
-        !stack_[1].have_key)
-      return;
-    std::string path = "spec." + stack_[1].key;
+    if (stack_.empty() || stack_.size() > 2) return;
+    for (const Frame& f : stack_) {
+      if (!f.value.is_object() || !f.have_key) return;
+    }
+    std::string path = stack_.size() == 1 ? stack_[0].key : stack_[0].key + "." + stack_[1].key;
     for (const char* p : kRecordedPaths)
-      if (path == p) doc_.recorded[path] = ToPosition(is_null ? stack_[1].key_mark : mark);
+      if (path == p) doc_.recorded[path] = ToPosition(is_null ? stack_.back().key_mark : mark);
   }
 
   // Inside a Cloud's spec: the JSON pointer of the value about to be attached to the top frame

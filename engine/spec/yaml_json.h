@@ -58,8 +58,9 @@ class YamlLocator {
 };
 
 // Paths whose value positions are recorded while parsing (for cross-object messages, which
-// must not need the YAML text).
-inline constexpr const char* kRecordedPaths[] = {"spec.cloud", "spec.region"};
+// must not need the YAML text): a Cluster's cloud and region, a custom resource's apiVersion and
+// namespace (checked against CustomResourceDefinitions found anywhere in the repository).
+inline constexpr const char* kRecordedPaths[] = {"spec.cloud", "spec.region", "apiVersion", "metadata.namespace"};
 
 struct YamlDocument {
   Position start;             // of the document's root node

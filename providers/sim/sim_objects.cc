@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/diff/diff.h"
+#include "engine/k8s/validate.h"
 #include "engine/model/kinds.h"
 #include "providers/sim/sim_capacity.h"
 #include "providers/sim/sim_state.h"
@@ -82,31 +83,14 @@ void TemplateDefaults(Json& spec) {
   if (tmpl.contains("spec")) PodSpecDefaults(tmpl["spec"]);
 }
 
-// Invalid when a container's requests are not quantities; `what` is e.g. "Deployment/web/api".
-void ValidateRequests(const Json& pod_spec, const std::string& what, const std::string& path) {
-  if (!pod_spec.is_object()) return;
-  for (const char* list : {"initContainers", "containers"}) {
-    auto it = pod_spec.find(list);
-    if (it == pod_spec.end() || !it->is_array()) continue;
-    for (size_t i = 0; i < it->size(); ++i) {
-      const Json& c = (*it)[i];
-      if (!c.is_object() || !c.contains("resources") || !c["resources"].is_object()) continue;
-      for (const char* section : {"requests", "limits"}) {
-        const Json& r = c["resources"].value(section, Json::object());
-        if (!r.is_object()) continue;
-        for (const auto& [res, q] : r.items()) {
-          std::string text = q.is_string() ? q.get<std::string>() : q.is_number() ? q.dump() : "";
-          bool ok = res == "cpu" ? ParseCpuMilli(text).has_value()
-                                 : res == "memory" ? ParseBytes(text).has_value() : true;
-          if (!ok) {
-            Fail(Status::Invalid(what + ": " + path + "." + list + "[" + std::to_string(i) + "].resources." +
-                                 section + "." + res + ": \"" + text +
-                                 "\" is not a quantity (e.g. cpu 250m, 1, 0.5; memory 128Mi, 1Gi, 500M)"));
-          }
-        }
-      }
-    }
-  }
+// What a real API server refuses, the sim refuses, with the same code as `converge validate`:
+// a 422-like Invalid naming every field.
+void RefuseInvalid(const std::string& cluster, const Json& obj) {
+  std::vector<k8s::FieldError> invalid = k8s::ValidateObject(obj);
+  if (invalid.empty()) return;
+  std::string msg = KeyOf(obj).ToString() + " is invalid (cluster " + cluster + "): ";
+  for (size_t i = 0; i < invalid.size(); ++i) msg += (i ? "; " : "") + invalid[i].message;
+  Fail(Status::Invalid(msg));
 }
 
 }  // namespace
@@ -118,6 +102,32 @@ ObjectKey SimState::NormalizeKey(ObjectKey key) const {
     key.ns = "default";
   }
   return key;
+}
+
+ObjectKey SimState::CustomResourceKey(const std::string& cluster, const Json& desired, ObjectKey key) {
+  Stmt q = db_->Prepare(
+      "SELECT body FROM sim_objects WHERE cluster = ? AND grp = 'apiextensions.k8s.io' AND "
+      "kind = 'CustomResourceDefinition'");
+  q.Bind(1, cluster);
+  const std::string api_version = desired["apiVersion"].get<std::string>();
+  const std::string version = api_version.substr(api_version.find('/') + 1);
+  while (q.Step()) {
+    k8s::CustomKind ck;
+    if (!k8s::CustomKindOf(Json::parse(q.Text(0)), &ck) || ck.group != key.group || ck.kind != key.kind) continue;
+    if (std::find(ck.served_versions.begin(), ck.served_versions.end(), version) == ck.served_versions.end()) {
+      Fail(Status::NotFound("the server could not find the requested resource: " + key.kind + " is not served at " +
+                            api_version + " by cluster " + cluster + " (its CustomResourceDefinition " + ck.plural +
+                            "." + ck.group + " does not serve " + version + ")"));
+    }
+    if (!ck.namespaced) {
+      key.ns.clear();
+    } else if (key.ns.empty()) {
+      key.ns = "default";
+    }
+    return key;
+  }
+  Fail(Status::NotFound("the server could not find the requested resource: cluster " + cluster + " serves no " +
+                        key.kind + " in " + api_version + ": apply its CustomResourceDefinition first"));
 }
 
 std::optional<ObjRow> SimState::FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied) {
@@ -227,7 +237,11 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
       !desired["metadata"].value("name", Json()).is_string() || desired["metadata"]["name"] == "") {
     Fail(Status::Invalid("cluster " + c.name + ": an object to apply needs apiVersion, kind and metadata.name"));
   }
+  // What a real API server refuses, the sim refuses, with the same code as `converge validate`:
+  // a 422 Invalid naming every field.
+  RefuseInvalid(c.name, desired);
   ObjectKey key = NormalizeKey(KeyOf(desired));
+  if (k8s::IsCustomResource(key.group, key.kind)) key = CustomResourceKey(c.name, desired, key);
   const std::string what = key.ToString() + " in cluster " + c.name;
   Json& md = desired["metadata"];
   if (key.ns.empty()) {
@@ -245,9 +259,6 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
     if (!spec.is_object() || !spec.value("template", Json()).is_object()) {
       Fail(Status::Invalid(what + ": spec.template is required"));
     }
-    ValidateRequests(spec["template"].value("spec", Json::object()), what, "spec.template.spec");
-  } else if (IsPod(key)) {
-    ValidateRequests(desired.value("spec", Json::object()), what, "spec");
   }
 
   std::optional<ObjRow> live = FindObject(c.name, key, true);
@@ -432,10 +443,7 @@ Status SimState::Patch(const std::string& cluster, const std::string& kind, cons
         }
       }
       ApplyDefaults(c, row.key, patched);
-      if (IsWorkload(row.key)) {
-        ValidateRequests(patched["spec"].value("template", Json::object()).value("spec", Json::object()),
-                         row.key.ToString(), "spec.template.spec");
-      }
+      RefuseInvalid(cluster, patched);
       if (patched == row.body) return;
       bool spec_changed = SpecPart(patched) != SpecPart(row.body);
       if (spec_changed) patched["metadata"]["generation"] = row.body["metadata"].value("generation", 1) + 1;

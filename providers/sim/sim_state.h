@@ -170,6 +170,9 @@ class SimState {
 
   // --- objects (sim_objects.cc)
   ObjectKey NormalizeKey(ObjectKey key) const;
+  // The key of a custom resource as its CustomResourceDefinition in `cluster` scopes it; fails
+  // NotFound when the cluster has no CRD serving its apiVersion and kind.
+  ObjectKey CustomResourceKey(const std::string& cluster, const Json& desired, ObjectKey key);
   std::optional<ObjRow> FindObject(const std::string& cluster, const ObjectKey& key, bool with_applied = false);
   std::optional<ObjRow> FindObjectById(int64_t id, bool with_body = true);
   // Inserts `row` (cluster, key, body with uid etc. already set) with a fresh rv; sets row.id/rv.

@@ -3,9 +3,14 @@
 // and whose allocatable capacity still fits their requests; bound pods become Running and Ready
 // pod_start_ms later; workload status is computed from the pods like the real controllers do.
 // A template change replaces the pods (delete old, create new) rather than rolling them.
+// A workload materializes at most kMaxPodsPerWorkload pods; the rest of its replicas are counted
+// in its status as Pending (never ready), so any replica count the API server accepts (up to
+// 2^31-1) costs bounded time and space and simply never becomes available.
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "engine/base/hash.h"
 #include "providers/sim/sim_capacity.h"
@@ -13,6 +18,22 @@
 
 namespace converge::sim {
 namespace {
+
+// The pods one workload materializes as rows; replicas beyond it are counted, not created.
+constexpr int64_t kMaxPodsPerWorkload = 200;
+
+// spec.replicas as the API server defaults it (1 when unset); validation keeps it a non-negative int32.
+int64_t Replicas(const Json& spec) {
+  auto it = spec.is_object() ? spec.find("replicas") : spec.end();
+  if (!spec.is_object() || it == spec.end() || !it->is_number_integer()) return 1;
+  return std::max<int64_t>(0, it->get<int64_t>());
+}
+
+int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
 
 std::string QuantityText(const Json& q) { return q.is_string() ? q.get<std::string>() : q.dump(); }
 
@@ -191,14 +212,27 @@ int64_t MaxUnavailable(const Json& spec, int64_t replicas) {
 
 }  // namespace
 
+// A request no node can hold: what a quantity the API server accepts but the sim cannot count
+// (beyond its range, or a form it does not parse) stands for, so the pod stays Pending.
+constexpr int64_t kUnfittable = INT64_MAX / 4;
+
 void PodRequests(const Json& pod_spec, int64_t* cpu_milli, int64_t* mem_bytes) {
   if (!pod_spec.is_object()) return;
-  for (const Json& c : pod_spec.value("containers", Json::array())) {
-    if (!c.is_object()) continue;
-    const Json req = c.value("resources", Json::object()).value("requests", Json::object());
-    if (!req.is_object()) continue;
-    if (req.contains("cpu")) *cpu_milli += ParseCpuMilli(QuantityText(req["cpu"])).value_or(0);
-    if (req.contains("memory")) *mem_bytes += ParseBytes(QuantityText(req["memory"])).value_or(0);
+  auto add = [](int64_t* total, std::optional<int64_t> v) {
+    *total = std::min(kUnfittable, *total + std::min(kUnfittable, std::max<int64_t>(0, v.value_or(kUnfittable))));
+  };
+  auto containers = pod_spec.find("containers");
+  if (containers == pod_spec.end() || !containers->is_array()) return;
+  for (const Json& c : *containers) {
+    const Json* req = c.is_object() && c.contains("resources") && c["resources"].is_object() &&
+                              c["resources"].contains("requests") && c["resources"]["requests"].is_object()
+                          ? &c["resources"]["requests"]
+                          : nullptr;
+    if (req == nullptr) continue;
+    // null reads as 0, as the API server decodes it
+    if (req->contains("cpu") && !(*req)["cpu"].is_null()) add(cpu_milli, ParseCpuMilli(QuantityText((*req)["cpu"])));
+    if (req->contains("memory") && !(*req)["memory"].is_null())
+      add(mem_bytes, ParseBytes(QuantityText((*req)["memory"])));
   }
 }
 
@@ -391,7 +425,7 @@ void SimState::ReconcileWorkload(ClusterRow& c, const std::string& kind, const s
   const Json tmpl = spec.value("template", Json::object());
   const Json pod_spec = tmpl.value("spec", Json::object());
   const std::string revision = TemplateHash(tmpl);
-  const int64_t replicas = spec.value("replicas", int64_t{1});
+  const int64_t replicas = std::min(Replicas(spec), kMaxPodsPerWorkload);  // the pods to materialize
   std::vector<ObjRow> pods = OwnedPods(c.name, ns, kind, name);
   std::vector<ObjRow> keep, remove;
   std::vector<NodeRow> nodes = LoadNodes(c.name);
@@ -498,8 +532,8 @@ void SimState::RefreshStatus(ClusterRow& c, const WorkloadRef& ref) {
   const Json& spec = w->body["spec"];
   const Json tmpl = spec.value("template", Json::object());
   const std::string revision = TemplateHash(tmpl);
-  const int64_t generation = w->body["metadata"].value("generation", int64_t{1});
-  const int64_t replicas = spec.value("replicas", int64_t{1});
+  const int64_t generation = IntOr(w->body["metadata"], "generation", 1);
+  const int64_t replicas = Replicas(spec);
   int64_t total = 0, updated = 0, ready = 0, bound = 0;
   for (const ObjRow& p : OwnedPods(c.name, ns, kind, name)) {
     ++total;
@@ -507,6 +541,14 @@ void SimState::RefreshStatus(ClusterRow& c, const WorkloadRef& ref) {
     if (p.ready) ++ready;
     if (!p.node.empty()) ++bound;
   }
+  // Replicas beyond kMaxPodsPerWorkload: Pending pods of the current revision, never ready.
+  const int64_t unmaterialized = kind == "DaemonSet" ? 0 : std::max<int64_t>(0, replicas - kMaxPodsPerWorkload);
+  total += unmaterialized;
+  updated += unmaterialized;
+  const std::string not_created =
+      unmaterialized == 0 ? ""
+                          : "; " + std::to_string(unmaterialized) + " more pods count as Pending: the simulated " +
+                                "cluster creates at most " + std::to_string(kMaxPodsPerWorkload) + " per workload";
   const Json old = w->body.value("status", Json::object());
   const int64_t now = Now();
   const std::string now_text = Rfc3339(now);
@@ -543,17 +585,19 @@ void SimState::RefreshStatus(ClusterRow& c, const WorkloadRef& ref) {
       if (prev_avail->value("reason", "") == avail["reason"]) avail["lastUpdateTime"] = prev_avail->value("lastUpdateTime", now_text);
     }
     Json prog;
-    const int64_t deadline_ms = spec.value("progressDeadlineSeconds", int64_t{600}) * 1000;
+    const int64_t deadline_ms = IntOr(spec, "progressDeadlineSeconds", 600) * 1000;
     if (complete) {
       prog = {{"status", "True"}, {"reason", "NewReplicaSetAvailable"}, {"message", rs + " has successfully progressed."}};
     } else if (progressed || prev_prog == nullptr) {
-      prog = {{"status", "True"}, {"reason", "ReplicaSetUpdated"}, {"message", rs + " is progressing."}};
+      prog = {{"status", "True"}, {"reason", "ReplicaSetUpdated"}, {"message", rs + " is progressing" + not_created + "."}};
     } else if (prev_prog->value("reason", "") == "ProgressDeadlineExceeded") {
       prog = *prev_prog;
     } else {
       int64_t since = ParseRfc3339(prev_prog->value("lastUpdateTime", now_text)).value_or(now);
       if (now >= since + deadline_ms) {
-        prog = {{"status", "False"}, {"reason", "ProgressDeadlineExceeded"}, {"message", rs + " has timed out progressing."}};
+        prog = {{"status", "False"},
+                {"reason", "ProgressDeadlineExceeded"},
+                {"message", rs + " has timed out progressing" + not_created + "."}};
       } else {
         prog = *prev_prog;
         next_event = since + deadline_ms;

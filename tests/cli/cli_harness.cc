@@ -42,8 +42,11 @@ RunResult FleetHarness::Converge(const std::string& args) { return ConvergeIn(""
 RunResult FleetHarness::ConvergeIn(const std::string& cwd, const std::string& args) {
   std::string out = tmp_.path() + "/stdout";
   std::string err = tmp_.path() + "/stderr";
-  std::string cmd = (cwd.empty() ? "" : "cd " + ShellQuote(cwd) + " && ") + std::string(CONVERGE_BINARY) +
-                    " --state-dir " + state_dir_ + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  // CONVERGE_TEST_BINARY runs the tests against another build (e.g. one from before a fix).
+  const char* other = std::getenv("CONVERGE_TEST_BINARY");
+  std::string cmd = (cwd.empty() ? "" : "cd " + ShellQuote(cwd) + " && ") +
+                    std::string(other && *other ? other : CONVERGE_BINARY) + " --state-dir " + state_dir_ + " " + args +
+                    " >" + out + " 2>" + err + " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -763,6 +763,80 @@ TEST_F(SimObjectsTest, MalformedQuantityIsInvalid) {
   EXPECT_TRUE(conn_->Get(Key("apps", "Deployment", "web", "api"), {}).status().IsNotFound());
 }
 
+// The sim's object store refuses what a real API server refuses, with the validator `converge
+// validate` uses (engine/k8s), and nothing of a refused object is stored.
+TEST_F(SimObjectsTest, WritesAreValidatedAsTheApiServerDoes) {
+  struct Bad {
+    Json object;
+    const char* field;
+  };
+  Json negative = Deployment("web", "neg", 1, "", "");
+  negative["spec"]["replicas"] = -3;
+  Json quoted = Deployment("web", "quoted", 1, "", "");
+  quoted["spec"]["replicas"] = "3";
+  Json huge = Deployment("web", "float", 1, "", "");
+  huge["spec"]["replicas"] = 1e20;
+  Json wrong_group = Deployment("web", "core", 1, "", "");
+  wrong_group["apiVersion"] = "v1";
+  Json bad_name = Deployment("web", "Café_Upper", 1, "", "");
+  Json label = Deployment("web", "label", 1, "", "");
+  label["metadata"]["labels"] = {{"tier", "front end"}};
+  Json data = ConfigMap("web", "cfg", {{"port", 8080}});
+  Json big = ConfigMap("web", "big", {{"blob", std::string(3 * 1024 * 1024, 'x')}});
+  for (const Bad& b : {Bad{negative, "spec.replicas"}, Bad{quoted, "spec.replicas"}, Bad{huge, "spec.replicas"},
+                       Bad{wrong_group, "apiVersion"}, Bad{bad_name, "metadata.name"},
+                       Bad{label, "metadata.labels.tier"}, Bad{data, "data.port"}, Bad{big, "1048576"}}) {
+    auto r = conn_->Apply(b.object, {});
+    ASSERT_FALSE(r.ok()) << b.object.dump().substr(0, 200);
+    EXPECT_EQ(r.status().code(), Code::kInvalid) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(b.field), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("is invalid (cluster a)"), std::string::npos) << r.status().message();
+    ObjectKey key = KeyOf(b.object);
+    if (key.group == "apps" || key.kind == "ConfigMap") {
+      EXPECT_TRUE(conn_->Get(key, {}).status().IsNotFound());
+    }
+  }
+  EXPECT_TRUE(Pods("a").empty());
+}
+
+TEST_F(SimObjectsTest, CustomResourceNeedsItsDefinitionAndTakesItsScope) {
+  Json widget = {{"apiVersion", "example.com/v1"}, {"kind", "Widget"}, {"metadata", {{"name", "w"}}}};
+  auto r = conn_->Apply(widget, {});
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("serves no Widget in example.com/v1"), std::string::npos) << r.status().message();
+
+  MustApply(*conn_, Json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+    "metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+    "names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true}]}})"));
+  Json live = MustApply(*conn_, widget);
+  EXPECT_EQ(live["metadata"]["namespace"], "default");
+  Json v2 = widget;
+  v2["apiVersion"] = "example.com/v2";
+  r = conn_->Apply(v2, {});
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+}
+
+// Any replica count the API server accepts costs bounded work: at most 200 pods are created and
+// the rest are counted as Pending, so the Deployment is never available.
+TEST_F(SimObjectsTest, HugeReplicaCountsMaterializeABoundedNumberOfPods) {
+  Json d = MustApply(*conn_, Deployment("web", "many", 2'000'000'000, "", ""));
+  EXPECT_EQ(Pods("a").size(), 200u);
+  EXPECT_EQ(d["status"]["replicas"], 2'000'000'000);
+  env_.Advance(10'000);
+  Json live = MustGet(*conn_, Key("apps", "Deployment", "web", "many"));
+  EXPECT_EQ(live["status"]["readyReplicas"], 200);
+  EXPECT_EQ(live["status"]["unavailableReplicas"], 2'000'000'000 - 200);
+  EXPECT_EQ(live["status"]["conditions"][0]["status"], "False");
+  EXPECT_NE(live["status"]["conditions"][1]["message"].get<std::string>().find("1999999800 more pods count as Pending"),
+            std::string::npos)
+      << live["status"].dump();
+  MustApply(*conn_, Deployment("web", "many", 2, "", ""));
+  EXPECT_EQ(Pods("a").size(), 2u);
+  Json zero = MustApply(*conn_, Deployment("web", "many", 0, "", ""));
+  EXPECT_EQ(Pods("a").size(), 0u);
+  EXPECT_EQ(zero["status"]["replicas"], 0);
+}
+
 // --- concurrency
 
 class SimConcurrencyTest : public SimTest, public ::testing::WithParamInterface<int> {};

@@ -412,8 +412,8 @@ TEST(LoadSpecsTest, CredentialValuesAreNeverEchoed) {
 TEST(LoadSpecsTest, DuplicateIdentityNamesBothFiles) {
   std::string msg = ErrorOf({Fixture("dup/a.yaml"), Fixture("dup/b.yaml")});
   EXPECT_EQ(msg,
-            "dup/b.yaml:8: Deployment/web/frontend is defined twice: dup/a.yaml:1 and dup/b.yaml:8; remove one of "
-            "them");
+            "dup/b.yaml:8: HorizontalPodAutoscaler/web/frontend is defined twice: dup/a.yaml:1 and dup/b.yaml:8; "
+            "remove one of them");
 }
 
 TEST(ParseYamlTest, MultiDocumentSkipsEmptyDocumentsAndKeepsLines) {
@@ -622,6 +622,158 @@ TEST(LoadSpecsTest, ResultIsDeterministic) {
   Result<SpecSet> b = LoadSpecs(ValidFleet(), nullptr);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(DumpSpecSet(*a), DumpSpecSet(*b));
+}
+
+// --- Kubernetes' own validation (engine/k8s), reported by file:line:column and field
+
+// The message LoadSpecs gives for one file (empty when it loads).
+std::string LoadError(const std::string& path, const std::string& text) {
+  Result<SpecSet> r = LoadSpecs({Inline(path, text)}, nullptr);
+  return r.ok() ? "" : r.status().message();
+}
+
+constexpr const char* kDeploymentYaml =
+    "apiVersion: apps/v1\n"
+    "kind: Deployment\n"
+    "metadata:\n"
+    "  name: web\n"
+    "spec:\n"
+    "  replicas: REPLICAS\n"
+    "  selector:\n"
+    "    matchLabels: {app: web}\n"
+    "  template:\n"
+    "    metadata:\n"
+    "      labels: {app: web}\n"
+    "    spec:\n"
+    "      containers:\n"
+    "        - name: web\n"
+    "          image: nginx:1.27\n";
+
+std::string DeploymentWith(const std::string& replicas) {
+  std::string text = kDeploymentYaml;
+  text.replace(text.find("REPLICAS"), 8, replicas);
+  return text;
+}
+
+TEST(KubernetesValidationTest, ReplicasAreCheckedWithTheirPosition) {
+  EXPECT_EQ(LoadError("d.yaml", DeploymentWith("3")), "");
+  EXPECT_EQ(LoadError("d.yaml", DeploymentWith("-3")),
+            "d.yaml:6:13: Deployment \"web\": spec.replicas must be 0 or more, got -3");
+  EXPECT_EQ(LoadError("d.yaml", DeploymentWith("\"3\"")),
+            "d.yaml:6:13: Deployment \"web\": spec.replicas must be an integer (int32), got string \"3\" (remove the "
+            "quotes: 3)");
+  EXPECT_EQ(LoadError("d.yaml", DeploymentWith("1e20")),
+            "d.yaml:6:13: Deployment \"web\": spec.replicas must be an integer (int32), got number 1e+20");
+  EXPECT_EQ(LoadError("d.yaml", DeploymentWith("2000000000")), "");
+}
+
+TEST(KubernetesValidationTest, UnknownFieldIsReportedAtItsKey) {
+  std::string text = DeploymentWith("3");
+  text.replace(text.find("  replicas:"), 11, "  replica:");
+  EXPECT_EQ(LoadError("d.yaml", text),
+            "d.yaml:6:3: Deployment \"web\": unknown field \"replica\" in spec (DeploymentSpec): did you mean "
+            "\"replicas\"?");
+}
+
+TEST(KubernetesValidationTest, NamesLabelsAndApiVersions) {
+  EXPECT_EQ(LoadError("n.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Café_Upper\n"),
+            "n.yaml:4:9: ConfigMap \"Café_Upper\": metadata.name \"Café_Upper\" is not a valid ConfigMap name: it must "
+            "be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a "
+            "letter or digit (e.g. 'example.com'); rename it, e.g. \"caf-upper\"");
+  EXPECT_THAT(LoadError("l.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    tier: front end\n"),
+              HasSubstr("l.yaml:6:11: ConfigMap \"a\": metadata.labels.tier has an invalid label value \"front end\""));
+  std::string wrong = DeploymentWith("3");
+  wrong.replace(0, 19, "apiVersion: v1");
+  EXPECT_EQ(LoadError("w.yaml", wrong),
+            "w.yaml:1:13: Deployment \"web\": apiVersion \"v1\" does not serve Deployment; Deployment is served as "
+            "apiVersion: apps/v1");
+  EXPECT_THAT(LoadError("c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  port: 8080\n"),
+              HasSubstr("c.yaml:6:9: ConfigMap \"a\": data.port must be a string, got integer 8080 (quote it: \"8080\")"));
+  std::string big = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: " +
+                    std::string(3 * 1024 * 1024, 'x') + "\n";
+  EXPECT_THAT(LoadError("big.yaml", big), HasSubstr("big.yaml:6:3: ConfigMap \"big\": data holds 3145728 bytes"));
+  EXPECT_THAT(LoadError("big.yaml", big), HasSubstr("the API server stores at most 1572864"));
+}
+
+constexpr const char* kWidgetCrd =
+    "apiVersion: apiextensions.k8s.io/v1\n"
+    "kind: CustomResourceDefinition\n"
+    "metadata:\n"
+    "  name: widgets.example.com\n"
+    "spec:\n"
+    "  group: example.com\n"
+    "  scope: SCOPE\n"
+    "  names: {plural: widgets, singular: widget, kind: Widget}\n"
+    "  versions:\n"
+    "    - name: v1\n"
+    "      served: true\n"
+    "      storage: true\n"
+    "      schema:\n"
+    "        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n";
+
+std::string Crd(const std::string& scope) {
+  std::string text = kWidgetCrd;
+  text.replace(text.find("SCOPE"), 5, scope);
+  return text;
+}
+
+TEST(KubernetesValidationTest, CustomResourcesTakeScopeAndVersionsFromTheirCrdInTheRepository) {
+  const std::string widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+  Result<SpecSet> r = LoadSpecs({Inline("crd.yaml", Crd("Namespaced")), Inline("w.yaml", widget)}, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->manifests.size(), 2u);
+  const Manifest& w = r->manifests[1];
+  EXPECT_EQ(w.key.ns, "default");
+  EXPECT_EQ((*w.body)["metadata"]["namespace"], "default");
+  EXPECT_TRUE(r->warnings.empty());
+
+  r = LoadSpecs({Inline("crd.yaml", Crd("Cluster")), Inline("w.yaml", widget + "  namespace: team\n")}, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "w.yaml:5:14: Widget \"w\": metadata.namespace must not be set: Widget is cluster-scoped (spec.scope of "
+            "CustomResourceDefinition widgets.example.com at crd.yaml:1); remove the namespace");
+
+  r = LoadSpecs({Inline("crd.yaml", Crd("Namespaced")),
+                 Inline("w.yaml", "apiVersion: example.com/v2\nkind: Widget\nmetadata:\n  name: w\n")},
+                nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "w.yaml:1:13: Widget \"w\": apiVersion \"example.com/v2\" is not served by CustomResourceDefinition "
+            "widgets.example.com (crd.yaml:1), which serves example.com/v1");
+
+  // Without a CRD in the repository: a warning, and plan asks the cluster.
+  r = LoadSpecs({Inline("w.yaml", widget)}, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_THAT(r->warnings[0].ToString(), HasSubstr("no CustomResourceDefinition in the repository declares Widget"));
+}
+
+TEST(KubernetesValidationTest, BuiltinKindUnderAnUnknownGroupNamesItsApiVersion) {
+  EXPECT_EQ(LoadError("i.yaml", "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: i\n"),
+            "i.yaml:1:13: Ingress \"i\": apiVersion \"extensions/v1beta1\" does not serve Ingress (no "
+            "CustomResourceDefinition in the repository declares it); Ingress is served as apiVersion: "
+            "networking.k8s.io/v1");
+}
+
+TEST(KubernetesValidationTest, ScopeOfBuiltinKindsComesFromTheOpenApiDocument) {
+  Result<SpecSet> r = LoadSpecs(
+      {Inline("k.yaml",
+              "apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  selector: {app: rc}\n"
+              "  template:\n    metadata: {labels: {app: rc}}\n    spec: {containers: [{name: c, image: nginx}]}\n"
+              "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: es}\naddressType: IPv4\n"
+              "endpoints: []\n---\napiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: l}\n")},
+      nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const Manifest& m : r->manifests) EXPECT_EQ(m.key.ns, "default") << m.key.ToString();
+  EXPECT_EQ(LoadError("c.yaml",
+                      "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: c\n"
+                      "  namespace: x\nspec:\n  request: aGVsbG8=\n  signerName: example.com/s\n"),
+            "c.yaml:5:14: CertificateSigningRequest \"c\": metadata.namespace must not be set: "
+            "CertificateSigningRequest is cluster-scoped; remove the namespace");
+  EXPECT_THAT(LoadError("f.yaml",
+                        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: f\n"
+                        "  namespace: x\nspec:\n  priorityLevelConfiguration: {name: global-default}\n"),
+              HasSubstr("FlowSchema is cluster-scoped"));
 }
 
 }  // namespace
