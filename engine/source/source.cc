@@ -11,6 +11,7 @@
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
+#include "engine/source/socket_stream.h"
 
 // Cache layout: <cache_root>/<first 16 hex of sha256(redacted normalized url)>.git is a bare
 // repository holding every branch of the remote as refs/remotes/origin/* and every tag as
@@ -18,6 +19,8 @@
 // FETCH_HEAD is not written). <cache>.git.lock is held with Env::LockFile (flock) for the whole
 // fetch-and-resolve, which serialises threads and processes working on the same URL. Objects are only ever added by fetch,
 // so a commit present in the cache always has its whole tree.
+// Every network wait has a deadline (connect and idle timeouts from the SourceSpec): libgit2's
+// sockets are converge's own stream (socket_stream.h says how and why).
 
 namespace converge {
 namespace {
@@ -25,7 +28,10 @@ namespace {
 std::once_flag g_libgit2_once;
 
 void InitLibgit2() {
-  std::call_once(g_libgit2_once, [] { git_libgit2_init(); });
+  std::call_once(g_libgit2_once, [] {
+    git_libgit2_init();
+    source_internal::RegisterDeadlineStream();
+  });
 }
 
 template <typename T, void (*Free)(T*)>
@@ -68,6 +74,14 @@ bool StartsWith(const std::string& s, const std::string& prefix) { return s.comp
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool IsLocalPath(const std::string& url);
+
+// ssh://... or scp-like user@host:path: transports whose socket libssh2 reads by itself.
+bool IsSshUrl(const std::string& url) {
+  return StartsWith(url, "ssh://") || StartsWith(url, "ssh+git://") || StartsWith(url, "git+ssh://") ||
+         (!IsLocalPath(url) && url.find("://") == std::string::npos);
 }
 
 // A plain path (absolute or relative), as opposed to scheme://... or scp-like user@host:path.
@@ -223,7 +237,10 @@ class GitSnapshot : public Snapshot {
 class SourceFetch {
  public:
   SourceFetch(const SourceSpec& spec, std::string cache_root, Env* env)
-      : spec_(spec), cache_root_(std::move(cache_root)), env_(env) {
+      : spec_(spec),
+        cache_root_(std::move(cache_root)),
+        env_(env),
+        watch_(env, spec.connect_timeout_ms, spec.idle_timeout_ms) {
     url_ = NormalizeUrl(spec.url);
     shown_url_ = RedactUrl(url_);
     ref_label_ = spec.ref.empty() ? "HEAD" : spec.ref;
@@ -245,6 +262,8 @@ class SourceFetch {
     if (!lock.ok()) return lock.status().WithContext("cannot lock the source cache for " + shown_url_);
     CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
 
+    source_internal::ScopedNetworkWatch bind(&watch_);
+    if (IsSshUrl(url_)) watch_.StartIdleWatchdog();
     git_oid commit_oid;
     CONVERGE_RETURN_IF_ERROR(IsFullSha(spec_.ref) ? ResolveSha(&commit_oid) : ResolveRef(&commit_oid));
     return MakeSnapshot(commit_oid);
@@ -324,6 +343,7 @@ class SourceFetch {
     if (!ObjectExists(oid)) {
       auto remote = NewRemote();
       if (!remote.ok()) return remote.status();
+      phase_ = "fetching";
       CONVERGE_RETURN_IF_ERROR(Fetch(remote->get(), ""));
       if (!ObjectExists(oid)) {
         return Status::NotFound("commit " + sha + " not found in " + shown_url_ +
@@ -342,6 +362,7 @@ class SourceFetch {
     git_remote_callbacks cbs = Callbacks();
     git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
     proxy.type = GIT_PROXY_AUTO;
+    phase_ = "listing its refs";
     if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cbs, &proxy, nullptr); rc != 0) {
       return NetworkError(rc);
     }
@@ -399,6 +420,7 @@ class SourceFetch {
       local = wanted;  // e.g. refs/pull/1/head
       extra_refspec = "+" + wanted + ":" + wanted;
     }
+    phase_ = "fetching";
     CONVERGE_RETURN_IF_ERROR(Fetch(remote.get(), extra_refspec));
     git_oid oid;
     if (git_reference_name_to_id(&oid, repo_.get(), local.c_str()) != 0) {
@@ -429,6 +451,19 @@ class SourceFetch {
   // The error for a failed connect / ls / fetch, from libgit2's last error and the callbacks.
   Status NetworkError(int rc) {
     std::string msg = Scrub(LastGitError());
+    switch (watch_.timed_out()) {
+      case source_internal::NetworkTimeout::kConnect:
+        return Status::Timeout("connecting to " + shown_url_ + " timed out after " +
+                               source_internal::FormatDuration(spec_.connect_timeout_ms) + " (ref " + ref_label_ +
+                               "): check that the server is up and reachable, or allow more time with --fetch-timeout");
+      case source_internal::NetworkTimeout::kIdle:
+        return Status::Timeout("no data from " + shown_url_ + " for " +
+                               source_internal::FormatDuration(spec_.idle_timeout_ms) + " while " + phase_ + " (ref " +
+                               ref_label_ + "): the server accepted the connection but stopped answering; if it is "
+                               "only slow, allow more time with --fetch-timeout");
+      case source_internal::NetworkTimeout::kNone:
+        break;
+    }
     if (creds_.auth_failed || rc == GIT_EAUTH) {
       std::string hint;
       if (StartsWith(url_, "ssh://") || (!IsLocalPath(url_) && url_.find("://") == std::string::npos)) {
@@ -518,6 +553,8 @@ class SourceFetch {
   std::string ref_label_;
   std::string url_password_;
   CredentialState creds_;
+  source_internal::NetworkWatch watch_;  // outlives every remote (and so every socket) of the fetch
+  std::string phase_ = "listing its refs";  // what the network calls are doing, for timeout messages
   RepoPtr repo_;
 };
 
@@ -526,6 +563,9 @@ class SourceFetch {
 Result<std::unique_ptr<Snapshot>> FetchSource(const SourceSpec& spec, const std::string& cache_root, Env* env) {
   if (spec.url.empty()) return Status::Invalid("the source has no repository URL: set its repo (URL or path)");
   if (cache_root.empty()) return Status::Invalid("no cache directory for " + RedactUrl(spec.url));
+  if (spec.connect_timeout_ms <= 0 || spec.idle_timeout_ms <= 0) {
+    return Status::Invalid("the fetch timeouts of " + RedactUrl(spec.url) + " must be positive");
+  }
   InitLibgit2();
   SourceFetch fetch(spec, cache_root, env != nullptr ? env : Env::Default());
   return fetch.Run();
