@@ -2,12 +2,18 @@
 
 #include <git2.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
@@ -205,8 +211,18 @@ int CollectSpecFiles(const char* root, const git_tree_entry* entry, void* payloa
 
 class GitSnapshot : public Snapshot {
  public:
-  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where)
-      : repo_(std::move(repo)), commit_(std::move(commit)), files_(std::move(files)), where_(std::move(where)) {}
+  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where, Env* env,
+              std::string scratch)
+      : repo_(std::move(repo)),
+        commit_(std::move(commit)),
+        files_(std::move(files)),
+        where_(std::move(where)),
+        env_(env),
+        scratch_(std::move(scratch)) {}
+  ~GitSnapshot() override {
+    repo_.reset();
+    if (!scratch_.empty()) (void)env_->RemoveAll(scratch_);
+  }
 
   const std::string& commit() const override { return commit_; }
   const std::vector<SourceFile>& files() const override { return files_; }
@@ -231,6 +247,8 @@ class GitSnapshot : public Snapshot {
   std::string commit_;
   std::vector<SourceFile> files_;
   std::string where_;  // "<redacted url>@<commit>" for messages
+  Env* env_;
+  std::string scratch_;  // a temporary cache this snapshot owns (removed with it), or ""
 };
 
 // One FetchSource call: fetches into the cache if needed, resolves the ref and lists the files.
@@ -251,16 +269,26 @@ class SourceFetch {
     if (!spec.ssh_passphrase_env.empty()) creds_.passphrase = env_->GetVar(spec.ssh_passphrase_env);
   }
 
+  ~SourceFetch() {
+    repo_.reset();
+    if (!scratch_.empty()) (void)env_->RemoveAll(scratch_);
+  }
+
   Result<std::unique_ptr<Snapshot>> Run() {
     if (IsLocalPath(url_) && !env_->FileExists(url_)) {
       return Status::NotFound("repository " + shown_url_ + " (ref " + ref_label_ +
                               ") does not exist: check the repository path");
     }
-    CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(cache_root_));
     std::string cache_dir = cache_root_ + "/" + Sha256Hex(shown_url_).substr(0, 16) + ".git";
-    Result<std::unique_ptr<FileLock>> lock = env_->LockFile(cache_dir + ".lock", /*wait=*/true);
-    if (!lock.ok()) return lock.status().WithContext("cannot lock the source cache for " + shown_url_);
-    CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
+    std::unique_ptr<FileLock> lock;
+    if (CacheWritable(cache_dir)) {
+      Result<std::unique_ptr<FileLock>> locked = env_->LockFile(cache_dir + ".lock", /*wait=*/true);
+      if (!locked.ok()) return locked.status().WithContext("cannot lock the source cache for " + shown_url_);
+      lock = std::move(locked).value();
+      CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
+    } else {
+      CONVERGE_RETURN_IF_ERROR(OpenScratchCache(cache_dir));
+    }
 
     source_internal::ScopedNetworkWatch bind(&watch_);
     if (IsSshUrl(url_)) watch_.StartIdleWatchdog();
@@ -270,6 +298,65 @@ class SourceFetch {
   }
 
  private:
+  // Whether this process may write the cache (a read-only state dir: no).
+  bool CacheWritable(const std::string& cache_dir) {
+    if (!env_->CreateDirs(cache_root_).ok()) return false;
+    if (access(cache_root_.c_str(), W_OK) != 0) return false;
+    return !env_->FileExists(cache_dir) || access(cache_dir.c_str(), W_OK) == 0;
+  }
+
+  // A cache this fetch may not write (a read-only state dir) is used through a temporary one,
+  // which the snapshot removes: it borrows the cache's objects (objects/info/alternates) and
+  // refs, so only what the cache lacks is downloaded, and nothing is written to the cache.
+  Status OpenScratchCache(const std::string& cache_dir) {
+    std::string base = env_->GetVar("TMPDIR");
+    std::string tmpl = (base.empty() ? std::string("/tmp") : base) + "/converge-fetch-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return Status::Unavailable("the source cache " + cache_root_ + " is not writable, and no temporary one can be "
+                                     "made in " + tmpl.substr(0, tmpl.rfind('/')) + ": " + std::strerror(errno),
+                                 false);
+    }
+    scratch_ = tmpl;
+    spdlog::info("the source cache {} is not writable: {} is fetched into a temporary copy", cache_root_, shown_url_);
+    std::string dir = scratch_ + "/repo.git";
+    git_repository* raw = nullptr;
+    if (git_repository_init(&raw, dir.c_str(), 1) != 0) {
+      return Status::Unavailable("cannot create a temporary source cache for " + shown_url_ + ": " + LastGitError(), false);
+    }
+    git_repository_free(raw);
+    git_repository* cache_raw = nullptr;
+    bool borrowed = git_repository_open_bare(&cache_raw, cache_dir.c_str()) == 0;
+    RepoPtr cache(cache_raw);
+    if (borrowed) {
+      borrowed = env_->WriteFile(dir + "/objects/info/alternates", cache_dir + "/objects\n").ok();
+    }
+    if (git_repository_open_bare(&raw, dir.c_str()) != 0) {
+      return Status::Unavailable("cannot open the temporary source cache for " + shown_url_ + ": " + LastGitError(),
+                                 false);
+    }
+    repo_.reset(raw);
+    if (borrowed) CopyRefs(cache.get());
+    return Status::Ok();
+  }
+
+  // The cache's branches and tags, into repo_ (best effort: a ref not copied is fetched).
+  void CopyRefs(git_repository* from) {
+    git_reference_iterator* it = nullptr;
+    if (git_reference_iterator_new(&it, from) != 0) return;
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, it) == 0) {
+      if (git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
+        git_reference* made = nullptr;
+        if (git_reference_create(&made, repo_.get(), git_reference_name(ref), git_reference_target(ref), 1,
+                                 "converge: from the read-only cache") == 0) {
+          git_reference_free(made);
+        }
+      }
+      git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+  }
+
   Status OpenCache(const std::string& dir) {
     git_repository* raw = nullptr;
     if (git_repository_open_bare(&raw, dir.c_str()) == 0) {
@@ -527,7 +614,8 @@ class SourceFetch {
     }
     std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
     return std::unique_ptr<Snapshot>(
-        std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files), shown_url_ + "@" + sha.substr(0, 7)));
+        std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files), shown_url_ + "@" + sha.substr(0, 7), env_,
+                                      std::exchange(scratch_, std::string())));
   }
 
   // Removes anything secret (the token, a password in the URL) from a libgit2 message.
@@ -554,6 +642,7 @@ class SourceFetch {
   std::string url_password_;
   CredentialState creds_;
   source_internal::NetworkWatch watch_;  // outlives every remote (and so every socket) of the fetch
+  std::string scratch_;  // the temporary cache (OpenScratchCache) until a snapshot takes it
   std::string phase_ = "listing its refs";  // what the network calls are doing, for timeout messages
   RepoPtr repo_;
 };

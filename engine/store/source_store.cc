@@ -65,6 +65,13 @@ Result<SourceRecord> SqliteSourceStore::Upsert(const std::string& url, const std
   want.url = url;
   want.ref = ref;
   want.path = path;
+  if (conn_.read_only()) {  // nothing is added: an unknown source reads as one with nothing recorded
+    Statement sel = conn_.Prepare(kSelect);
+    kKey.Bind(sel, want);
+    Result<bool> row = sel.Step();
+    if (!row.ok()) return row.status();
+    return *row ? Sources().Read(sel) : want;
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   {
@@ -143,6 +150,11 @@ std::string SqliteSourceStore::Describe(int64_t source_id) {
 Result<Lease> SqliteSourceStore::AcquireLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms,
                                               int64_t now_ms) {
   if (ttl_ms <= 0) return Status::Invalid("a lease needs a positive time to live, got " + std::to_string(ttl_ms) + " ms");
+  if (conn_.read_only()) {
+    return Status::Unavailable("the state store " + conn_.path() + " is read-only: no lease can be taken (make the "
+                               "state dir writable to apply)",
+                               false);
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   Result<std::optional<Lease>> held = FindLease(source_id);
@@ -174,6 +186,11 @@ Result<Lease> SqliteSourceStore::AcquireLease(int64_t source_id, const LeaseOwne
 Result<Lease> SqliteSourceStore::RenewLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms,
                                             int64_t now_ms) {
   if (ttl_ms <= 0) return Status::Invalid("a lease needs a positive time to live, got " + std::to_string(ttl_ms) + " ms");
+  if (conn_.read_only()) {
+    return Status::Unavailable("the state store " + conn_.path() + " is read-only: no lease can be taken (make the "
+                               "state dir writable to apply)",
+                               false);
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   Result<std::optional<Lease>> held = FindLease(source_id);

@@ -61,7 +61,8 @@ class SourceStore {
  public:
   virtual ~SourceStore() = default;
 
-  // The source for (url, ref, path), added when new; an existing one keeps its sync state.
+  // The source for (url, ref, path), added when new; an existing one keeps its sync state. On a
+  // read-only store nothing is added: an unknown source comes back with id 0 and nothing recorded.
   virtual Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path) = 0;
   // Every source, by id.
   virtual Result<std::vector<SourceRecord>> List() = 0;
