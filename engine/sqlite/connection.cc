@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -65,8 +66,9 @@ std::string DirOf(const std::string& path) {
 // is made under a temporary name and linked into place. Ok when another process linked its file
 // first.
 Status CreateFile(const std::string& path) {
-  std::string tmp = path + ".new." + std::to_string(getpid());
-  unlink(tmp.c_str());
+  static std::atomic<uint64_t> made{0};  // unique per call: threads of one process may race here too
+  std::string tmp = path + ".new." + std::to_string(getpid()) + "." + std::to_string(made.fetch_add(1));
+  unlink(tmp.c_str());  // a leftover of a crashed process with this pid
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_exec(raw, "PRAGMA user_version = 0", nullptr, nullptr, nullptr);  // writes page 1
