@@ -3,9 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstring>
+
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -64,6 +67,14 @@ void AddSourceOptions(CLI::App* cmd, SourceSpec* o) {
   cmd->add_option("--token-env", o->token_env, "environment variable holding an https token");
   cmd->add_option("--username-env", o->username_env, "environment variable holding the https user name");
   cmd->add_option("--ssh-key-env", o->ssh_key_env, "environment variable holding the path of an ssh private key");
+  cmd->add_option_function<double>(
+         "--fetch-timeout",
+         [o](double seconds) {
+           o->connect_timeout_ms = o->idle_timeout_ms = std::max<int64_t>(1, std::llround(seconds * 1000));
+         },
+         "seconds to wait for the Git server to connect, and for each read from it (default: 30 to connect, "
+         "60 without data)")
+      ->check(CLI::PositiveNumber);
 }
 
 std::string DefaultStateDir(Env* env) {

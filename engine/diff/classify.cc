@@ -46,7 +46,9 @@ Cause CauseOf(const Json* live, const Recorded* row, bool same_desired) {
 
 }  // namespace
 
-std::string DesiredHash(const Json& desired) { return Sha256Hex(desired.dump()); }
+std::string DesiredHash(const Json& desired, const SecretKey& secrets) {
+  return Sha256Hex(IsSecret(desired) ? RedactSecret(desired, secrets).dump() : desired.dump());
+}
 
 std::string ResourceVersionOf(const Json& live) {
   auto md = live.find("metadata");
@@ -67,7 +69,7 @@ Quick QuickClassify(const std::string& desired_hash, const std::string& live_ver
 }
 
 Classification Classify(const Json* desired, const std::string& desired_hash, const Json* live,
-                        const std::string& live_version, const Recorded* row, bool prune) {
+                        const std::string& live_version, const Recorded* row, bool prune, const SecretKey& secrets) {
   Classification out;
   if (!desired) {
     if (!row) return out;  // not converge's
@@ -77,11 +79,11 @@ Classification Classify(const Json* desired, const std::string& desired_hash, co
     }
     if (!prune) return out;
     out.decision = Decision::kDelete;
-    out.diff = DiffObject(nullptr, live, nullptr);
+    out.diff = DiffObject(nullptr, live, nullptr, secrets);
     return out;
   }
   const bool same_desired = row && !row->pending && row->desired_hash == desired_hash;
-  out.diff = DiffObject(desired, live, row ? row->last_applied : nullptr);
+  out.diff = DiffObject(desired, live, row ? row->last_applied : nullptr, secrets);
   switch (out.diff.type) {
     case ChangeType::kCreate:
       out.decision = Decision::kCreate;

@@ -24,6 +24,8 @@
 
 namespace converge {
 
+class SecretKey;
+
 // What the inventory recorded about an object (its row), without the row's storage types.
 struct Recorded {
   std::string desired_hash;      // hash of the desired object last applied
@@ -56,9 +58,10 @@ struct Classification {
   Cause cause = Cause::kGit;  // for create and update
 };
 
-// `desired_hash` is the hash of `desired` (DesiredHash); `live_version` of `live`.
+// `desired_hash` is the hash of `desired` (DesiredHash); `live_version` of `live`. `secrets` is
+// the key the row's last-applied Secret values were redacted with (DiffObject).
 Classification Classify(const Json* desired, const std::string& desired_hash, const Json* live,
-                        const std::string& live_version, const Recorded* row, bool prune);
+                        const std::string& live_version, const Recorded* row, bool prune, const SecretKey& secrets);
 
 enum class Quick {
   kUnchanged,   // row, desired hash and live version all agree: nothing to do, no body needed
@@ -70,8 +73,9 @@ enum class Quick {
 // From hashes and versions only. `desired_hash` empty: not desired; `live_version` empty: not live.
 Quick QuickClassify(const std::string& desired_hash, const std::string& live_version, const Recorded* row, bool prune);
 
-// Hash of a desired object as recorded in the inventory.
-std::string DesiredHash(const Json& desired);
+// Hash of a desired object as recorded in the inventory. A Secret's is the hash of its redacted
+// form (RedactSecret under `secrets`), so it changes with any value and confirms no guess.
+std::string DesiredHash(const Json& desired, const SecretKey& secrets);
 // metadata.resourceVersion of a live object, "" when absent.
 std::string ResourceVersionOf(const Json& live);
 

@@ -4,12 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/base/hash.h"
+#include "engine/base/secret_key.h"
 
 namespace converge {
 
 namespace {
-constexpr const char* kRedactedPrefix = "(sensitive, sha256:";
+constexpr const char* kRedactedPrefix = "(sensitive, hmac:";
+constexpr const char* kLegacyRedactedPrefix = "(sensitive, sha256:";  // unsalted: converge before issue 6
+
+bool IsPlaceholder(const Json& value) {
+  if (!value.is_string()) return false;
+  const std::string& s = value.get_ref<const std::string&>();
+  return s.rfind(kRedactedPrefix, 0) == 0 || s.rfind(kLegacyRedactedPrefix, 0) == 0;
+}
 }  // namespace
 
 bool IsSecret(const Json& object) {
@@ -24,18 +31,16 @@ namespace {
 // With `keep_redacted`, values already in the redacted form stay as they are (idempotent: the
 // inventory's last-applied Secrets are stored redacted). Without, every value is hashed, so a live
 // Secret holding a redacted placeholder never compares equal to the real value it stands for.
-Json Redact(const Json& object, bool keep_redacted) {
+Json Redact(const Json& object, bool keep_redacted, const SecretKey& secrets) {
   if (!IsSecret(object)) return object;
   Json out = object;
   for (const char* field : {"data", "stringData"}) {
     auto it = out.find(field);
     if (it == out.end() || !it->is_object()) continue;
     for (auto& [key, value] : it->items()) {
-      if (keep_redacted && value.is_string() && value.get_ref<const std::string&>().rfind(kRedactedPrefix, 0) == 0) {
-        continue;
-      }
+      if (keep_redacted && IsPlaceholder(value)) continue;
       std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-      value = std::string(kRedactedPrefix) + Sha256Hex(text).substr(0, 16) + ")";
+      value = std::string(kRedactedPrefix) + secrets.Tag(text) + ")";
     }
   }
   return out;
@@ -43,7 +48,9 @@ Json Redact(const Json& object, bool keep_redacted) {
 
 }  // namespace
 
-Json RedactSecret(const Json& object) { return Redact(object, /*keep_redacted=*/true); }
+Json RedactSecret(const Json& object, const SecretKey& secrets) {
+  return Redact(object, /*keep_redacted=*/true, secrets);
+}
 
 const char* ChangeTypeName(ChangeType t) {
   switch (t) {
@@ -90,12 +97,12 @@ ObjectDiff DiffPlain(const Json* desired, const Json* live, const Json* last_app
 
 }  // namespace
 
-ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied) {
-  // Secrets are compared by content hashes, so their values never reach a diff.
+ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied, const SecretKey& secrets) {
+  // Secrets are compared by keyed content hashes, so their values never reach a diff.
   if ((desired && IsSecret(*desired)) || (live && IsSecret(*live))) {
-    Json d = desired ? Redact(*desired, true) : Json();
-    Json l = live ? Redact(*live, false) : Json();
-    Json a = last_applied ? Redact(*last_applied, true) : Json();
+    Json d = desired ? Redact(*desired, true, secrets) : Json();
+    Json l = live ? Redact(*live, false, secrets) : Json();
+    Json a = last_applied ? Redact(*last_applied, true, secrets) : Json();
     return DiffPlain(desired ? &d : nullptr, live ? &l : nullptr, last_applied ? &a : nullptr);
   }
   return DiffPlain(desired, live, last_applied);

@@ -13,6 +13,8 @@
 
 namespace converge {
 
+class SecretKey;
+
 enum class ChangeType { kCreate, kUpdate, kDelete, kUnchanged };
 
 const char* ChangeTypeName(ChangeType t);  // "create", "update", "delete", "unchanged"
@@ -33,15 +35,19 @@ Json ApplyMerge(const Json* live, const Json& desired, const Json* last_applied)
 Json Normalize(const Json& object);
 
 // Compares; any of the three may be nullptr. desired null + live present = delete (prune);
-// desired present + live null = create.
-ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied);
+// desired present + live null = create. Secrets are compared by their values' tags under
+// `secrets` (see RedactSecret), which must be the key the inventory's last-applied was redacted with.
+ObjectDiff DiffObject(const Json* desired, const Json* live, const Json* last_applied, const SecretKey& secrets);
 
 // True for core v1 Secrets.
 bool IsSecret(const Json& object);
-// A Secret with every data/stringData value replaced by "(sensitive, sha256:<16 hex>)" of its
-// content (idempotent); other objects unchanged. DiffObject compares Secrets this way, so equal
-// contents stay equal, changes show as changed hashes, and values never reach a diff or the store.
-Json RedactSecret(const Json& object);
+// A Secret with every data/stringData value replaced by "(sensitive, hmac:<16 hex>)", the value's
+// keyed hash under the state dir's key (engine/base/secret_key.h), idempotent; other objects
+// unchanged. DiffObject compares Secrets this way, so equal contents stay equal, a change shows as
+// a changed tag, values never reach a diff or the store, and a printed tag cannot be checked
+// against a guessed value without the key. (Placeholders written by older versions,
+// "(sensitive, sha256:...)", are kept as they are and never equal a live value's tag.)
+Json RedactSecret(const Json& object, const SecretKey& secrets);
 
 // Deterministic block YAML for display (keys sorted).
 std::string ToYaml(const Json& object);

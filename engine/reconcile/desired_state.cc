@@ -180,7 +180,8 @@ Result<JsonPtr> DesiredState::BodyInBlob(const std::string& blob_id, const Objec
 }
 
 Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache, FileResults* summaries,
-                                        const ProviderRegistry& registry, const std::vector<SourceFile>* previous) {
+                                        const ProviderRegistry& registry, const SecretKey& secrets,
+                                        const std::vector<SourceFile>* previous) {
   DesiredState out;
   out.commit = snap.commit();
   out.bodies = std::make_shared<BodyLoader>(snap, cache);
@@ -231,15 +232,21 @@ Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache,
   // Summaries of the files just read that hold only application manifests.
   if (summaries != nullptr) {
     std::map<std::string, std::vector<DocSummary>> by_file;
-    std::set<std::string> fleet_files;
-    for (const CloudSpec& c : specs->clouds) fleet_files.insert(c.manifest.file);
-    for (const ClusterSpec& c : specs->clusters) fleet_files.insert(c.manifest.file);
+    std::set<std::string> unsummarized;
+    for (const CloudSpec& c : specs->clouds) unsummarized.insert(c.manifest.file);
+    for (const ClusterSpec& c : specs->clusters) unsummarized.insert(c.manifest.file);
+    // Files with a Secret are not summarized either: they are read (and parsed) each time, as
+    // the parse cache does not keep them.
+    for (const Manifest& m : specs->manifests)
+      if (IsSecret(*m.body)) unsummarized.insert(m.file);
     for (const SpecFile& f : full) by_file[f.path];
     for (const Manifest& m : specs->manifests) {
-      by_file[m.file].push_back(DocSummary{m.key, m.api_version, m.line, PlacementOf(*m.body), DesiredHash(Delivered(*m.body))});
+      if (unsummarized.count(m.file)) continue;
+      by_file[m.file].push_back(
+          DocSummary{m.key, m.api_version, m.line, PlacementOf(*m.body), DesiredHash(Delivered(*m.body), secrets)});
     }
     for (const SpecFile& f : full) {
-      if (f.blob_id.empty() || fleet_files.count(f.path)) continue;
+      if (f.blob_id.empty() || unsummarized.count(f.path)) continue;
       Status put = summaries->Put(f.blob_id, kSummaryContext, EncodeSummary(by_file[f.path]));
       if (!put.ok()) spdlog::warn("cannot cache the summary of {}: {}", f.path, put.message());
     }
@@ -315,7 +322,7 @@ Status AddFleetOfOthers(DesiredState* desired, const std::vector<InventoryEntry>
   return Status::Ok();
 }
 
-Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& clusters) {
+Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& clusters, const SecretKey& secrets) {
   (void)clusters;  // annotation placement needs only the Clusters' labels
   desired->objects.clear();
   const std::vector<ClusterSpec> candidates = desired->PlacementClusters();
@@ -324,7 +331,7 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
     d.ref = ObjectRef{"", ObjectKey{kConvergeGroup, "Cluster", "", c.name}};
     d.api_version = kConvergeApiVersion;
     d.body = c.manifest.body;
-    d.hash = DesiredHash(*d.body);
+    d.hash = DesiredHash(*d.body, secrets);
     d.file = c.manifest.file;
     d.line = c.manifest.line;
     desired->objects.emplace(d.ref, std::move(d));
@@ -338,7 +345,7 @@ Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& cl
         PlacementTargets(PlacementOf(*m.body), candidates, m.file, m.line, m.key, &errors, &desired->warnings);
     if (targets.empty()) continue;
     auto body = std::make_shared<const Json>(Delivered(*m.body));
-    std::string hash = DesiredHash(*body);
+    std::string hash = DesiredHash(*body, secrets);
     std::string blob;
     if (auto b = blob_of_path.find(m.file); b != blob_of_path.end()) blob = b->second;
     for (const std::string& cluster : targets) {

@@ -30,6 +30,7 @@ namespace converge {
 class FileResults;
 class ParseCache;
 class ProviderRegistry;
+class SecretKey;
 class Snapshot;
 struct SourceFile;
 struct ClusterLive;
@@ -105,8 +106,10 @@ struct DesiredState {
 // Cloud's provider config is wrong. `summaries` may be null (every file is then read in full).
 // With `previous` (the files of the commit last applied completely), a delta read: files whose
 // blob `previous` has too are skipped unless they hold Clouds or Clusters (see `delta` above).
+// A file holding a v1 Secret is neither parse-cached nor summarized (the store keeps no Secret
+// values, and no hash of one but keyed tags): it is read from Git whenever it is needed.
 Result<DesiredState> ReadDesiredFromGit(const Snapshot& snapshot, ParseCache* cache, FileResults* summaries,
-                                        const ProviderRegistry& registry,
+                                        const ProviderRegistry& registry, const SecretKey& secrets,
                                         const std::vector<SourceFile>* previous = nullptr);
 
 // The summary format (exposed for tests): nullopt when `text` is not one.
@@ -123,7 +126,8 @@ Status AddFleetOfOthers(DesiredState* desired, const std::vector<InventoryEntry>
 
 // Places the manifests on clusters (annotations; see engine/place) and fills `objects` with them
 // and the Clusters. `clusters` is what was observed (for placement by readiness and capacity).
-Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& clusters);
+// Hashes are DesiredHash under `secrets`.
+Status Place(DesiredState* desired, const std::map<std::string, ClusterLive>& clusters, const SecretKey& secrets);
 
 // The file name of specs read back from the inventory rather than from Git.
 inline constexpr const char* kInventoryFile = "<inventory>";

@@ -110,7 +110,8 @@ class Planning {
     Recorded recorded;
     if (row) recorded = RecordedOf(*row, last_applied);
     Classification c =
-        Classify(desired_body.get(), d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune);
+        Classify(desired_body.get(), d ? d->hash : "", live, live_version, row ? &recorded : nullptr, in_.prune,
+                 *in_.secrets);
     switch (c.decision) {
       case Decision::kUnchanged:
         if (d) unchanged_++;
@@ -130,7 +131,7 @@ class Planning {
         e.source_id = in_.source_id;
         e.ref = ref;
         e.api_version = d->api_version;
-        e.last_applied = RedactSecret(*desired_body).dump();  // Secret values never reach the store
+        e.last_applied = RedactSecret(*desired_body, *in_.secrets).dump();  // Secret values never reach the store
         e.desired_hash = d->hash;
         e.blob_id = d->blob_id;
         e.live_version = live_version;
@@ -409,7 +410,7 @@ class Planning {
         } else if (in_.desired->from_inventory && r && last_applied) {
           // The no-op path: the desired state is what converge last applied.
           if (IsSecret(*last_applied) && live_body &&
-              DiffObject(&*last_applied, &*live_body, &*last_applied).type != ChangeType::kUnchanged) {
+              DiffObject(&*last_applied, &*live_body, &*last_applied, *in_.secrets).type != ChangeType::kUnchanged) {
             out_.needs_full_read = true;  // the inventory cannot restore a Secret's values
             return Status::Ok();
           }

@@ -31,6 +31,7 @@ namespace converge {
 
 class Env;
 class FleetSession;
+class SecretKey;
 
 // What the planner reads of the inventory beyond the fleet rows.
 class InventoryReader {
@@ -58,6 +59,7 @@ struct PlannerInput {
   const std::map<std::string, ClusterMarker>* markers = nullptr;      // recorded change markers
   const std::map<std::string, ClusterLive>* clusters = nullptr;       // observed
   const std::vector<ClusterSpec>* removed = nullptr;                  // Clusters Git dropped
+  const SecretKey* secrets = nullptr;  // the state dir's key of Secret value tags; required
 };
 
 struct PlannerOutput {

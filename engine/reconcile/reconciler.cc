@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
+#include "engine/base/secret_key.h"
 #include "engine/diff/classify.h"
 #include "engine/diff/diff.h"
 #include "engine/health/health.h"
@@ -146,8 +148,28 @@ struct Reconciler::Impl {
   Store* store;
   const ProviderRegistry* registry;
   std::string state_dir;
+  std::optional<SecretKey> secrets;
 
   ProviderContext Context() const { return ProviderContext{env, state_dir}; }
+
+  // The state dir's key of Secret value tags, read (or created) on first use. A state dir that
+  // cannot hold one gets a key of this process only: recorded Secrets then compare as changed.
+  const SecretKey& Secrets() {
+    if (!secrets) {
+      Result<SecretKey> key = SecretKey::Open(state_dir, env);
+      if (key.ok()) {
+        secrets.emplace(std::move(key).value());
+      } else {
+        if (key.status().code() == Code::kCorrupt) {
+          spdlog::warn("{}", key.status().message());
+        } else {
+          spdlog::info("{}; Secrets are compared with a key of this run only", key.status().message());
+        }
+        secrets.emplace(SecretKey::Ephemeral(env));
+      }
+    }
+    return *secrets;
+  }
   std::string CacheRoot() const { return state_dir + "/git"; }
 
   ObserveOptions Observation(const ApplyOptions& apply) const {
@@ -198,7 +220,8 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   Result<std::unique_ptr<Snapshot>> snap = FetchSource(source, impl_->CacheRoot(), impl_->env);
   if (!snap.ok()) return snap.status();
   Result<DesiredState> desired =
-      ReadDesiredFromGit(**snap, impl_->store->parse_cache(), impl_->store->file_results(), *impl_->registry);
+      ReadDesiredFromGit(**snap, impl_->store->parse_cache(), impl_->store->file_results(), *impl_->registry,
+                         impl_->Secrets());
   if (!desired.ok()) return desired.status();
   // Manifests may be placed onto Clusters other sources declare.
   Result<std::vector<InventoryEntry>> others_fleet = impl_->store->inventory()->LoadOthersFleet(0);
@@ -209,7 +232,7 @@ Result<ValidateResult> Reconciler::Validate(const SourceSpec& source) {
   out.specs.clouds = desired->clouds;
   out.specs.clusters = desired->clusters;
   out.specs.manifests = desired->manifests;
-  CONVERGE_RETURN_IF_ERROR(Place(&*desired, {}));
+  CONVERGE_RETURN_IF_ERROR(Place(&*desired, {}, impl_->Secrets()));
   // Validation looks at everything: the files read from summaries count too.
   for (const FileSummary& f : desired->summarized) {
     for (const DocSummary& d : f.docs) {
@@ -360,7 +383,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     Result<DesiredState> desired =
         from_inventory ? ReadDesiredFromInventory(out.commit, *fleet)
                        : ReadDesiredFromGit(**snap, store->parse_cache(), store->file_results(), *registry,
-                                            previous ? &previous->files() : nullptr);
+                                            Secrets(), previous ? &previous->files() : nullptr);
     if (!desired.ok()) return desired.status();
     CONVERGE_RETURN_IF_ERROR(AddFleetOfOthers(&*desired, *others_fleet));
     if (desired->delta && !SamePlacementContext(*desired, fleet_rows)) {
@@ -398,7 +421,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     for (const ClusterSpec& c : desired->PlacementClusters()) names.push_back(c.name);
     for (const ClusterSpec& c : removed) names.push_back(c.name);
     std::map<std::string, ClusterLive> live = observer.Clusters(names, /*markers=*/true);
-    CONVERGE_RETURN_IF_ERROR(Place(&*desired, live));
+    CONVERGE_RETURN_IF_ERROR(Place(&*desired, live, Secrets()));
 
     PlannerInput in;
     in.source_id = source.id;
@@ -410,6 +433,7 @@ Result<PlannedSync> Reconciler::Impl::Plan(const SyncRequest& request, const Sou
     in.markers = &markers;
     in.clusters = &live;
     in.removed = &removed;
+    in.secrets = &Secrets();
     StoreInventoryReader reader(store, source.id);
     Result<PlannerOutput> planned = PlanSync(in, &observer, session->get(), &reader, env);
     if (!planned.ok()) return planned.status();
@@ -484,7 +508,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
       e.ref = FleetRef("Cloud", c.name);
       e.api_version = kConvergeApiVersion;
       e.last_applied = c.manifest.body->dump();
-      e.desired_hash = DesiredHash(*c.manifest.body);
+      e.desired_hash = DesiredHash(*c.manifest.body, Secrets());
       e.health = "Healthy";
       e.updated_at = env->NowMillis();
       batch.upserts.push_back(std::move(e));
@@ -496,7 +520,7 @@ Result<ApplyOutcome> Reconciler::Impl::Apply(PlannedSync planned, const ApplyOpt
     st = store->inventory()->Write(planned.cache).WithContext("recording what the plan observed");
   }
   if (st.ok()) {
-    InventoryRecorder inventory(store, env, source_id);
+    InventoryRecorder inventory(store, env, source_id, &Secrets());
     RunLogRecorder run_log(store, out.run_id);
     EventRecorder events(store, env, source_id);
     std::vector<ApplyObserver*> observers = {&inventory, &run_log, &events};
@@ -656,7 +680,7 @@ Result<FleetStatus> Reconciler::CurrentStatus() {
         row.message = h.message;
         if (!e.last_applied.empty()) {
           Json last = Json::parse(e.last_applied);
-          row.drift = DiffObject(&last, obj, &last).type != ChangeType::kUnchanged;
+          row.drift = DiffObject(&last, obj, &last, impl_->Secrets()).type != ChangeType::kUnchanged;
         }
       }
       out.objects.push_back(std::move(row));

@@ -13,8 +13,8 @@ namespace {
 bool IsClusterRef(const ObjectRef& ref) { return ref.cluster.empty() && ref.key.kind == "Cluster"; }
 }  // namespace
 
-InventoryRecorder::InventoryRecorder(Store* store, Env* env, int64_t source_id)
-    : store_(store), env_(env), source_id_(source_id) {}
+InventoryRecorder::InventoryRecorder(Store* store, Env* env, int64_t source_id, const SecretKey* secrets)
+    : store_(store), env_(env), source_id_(source_id), secrets_(secrets) {}
 
 Status InventoryRecorder::BeforeActions(const std::vector<const Action*>& actions) {
   InventoryBatch batch;
@@ -61,8 +61,8 @@ Status InventoryRecorder::AfterAction(const ActionResult& r, const Json* live) {
     e.source_id = source_id_;
     e.ref = a.ref;
     e.api_version = a.api_version;
-    e.last_applied = RedactSecret(*a.desired).dump();  // Secret values never reach the store
-    e.desired_hash = DesiredHash(*a.desired);
+    e.last_applied = RedactSecret(*a.desired, *secrets_).dump();  // Secret values never reach the store
+    e.desired_hash = DesiredHash(*a.desired, *secrets_);
     e.blob_id = a.blob_id;
     e.live_version = live ? ResourceVersionOf(*live) : "";
     HealthStatus h = AssessHealth(live);

@@ -27,10 +27,12 @@ namespace converge {
 
 class Env;
 class Scheduler;
+class SecretKey;
 
 class InventoryRecorder : public ApplyObserver {
  public:
-  InventoryRecorder(Store* store, Env* env, int64_t source_id);
+  // `secrets`: the state dir's key of Secret value tags (recorded last-applied Secrets are redacted).
+  InventoryRecorder(Store* store, Env* env, int64_t source_id, const SecretKey* secrets);
   Status BeforeActions(const std::vector<const Action*>& actions) override;
   Status OperationStarted(const Action& action, const Operation& operation) override;
   Status OperationFinished(const Operation& operation, const Status& result) override;
@@ -42,6 +44,7 @@ class InventoryRecorder : public ApplyObserver {
   Store* store_;
   Env* env_;
   int64_t source_id_;
+  const SecretKey* secrets_;
   InventoryBatch batch_;  // results not written yet
 };
 

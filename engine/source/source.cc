@@ -2,8 +2,12 @@
 
 #include <git2.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -11,9 +15,12 @@
 #include <set>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
 #include "engine/source/kustomize.h"
+#include "engine/source/socket_stream.h"
 
 // Cache layout: <cache_root>/<first 16 hex of sha256(redacted normalized url)>.git is a bare
 // repository holding every branch of the remote as refs/remotes/origin/* and every tag as
@@ -21,6 +28,8 @@
 // FETCH_HEAD is not written). <cache>.git.lock is held with Env::LockFile (flock) for the whole
 // fetch-and-resolve, which serialises threads and processes working on the same URL. Objects are only ever added by fetch,
 // so a commit present in the cache always has its whole tree.
+// Every network wait has a deadline (connect and idle timeouts from the SourceSpec): libgit2's
+// sockets are converge's own stream (socket_stream.h says how and why).
 
 namespace converge {
 namespace {
@@ -28,7 +37,10 @@ namespace {
 std::once_flag g_libgit2_once;
 
 void InitLibgit2() {
-  std::call_once(g_libgit2_once, [] { git_libgit2_init(); });
+  std::call_once(g_libgit2_once, [] {
+    git_libgit2_init();
+    source_internal::RegisterDeadlineStream();
+  });
 }
 
 template <typename T, void (*Free)(T*)>
@@ -71,6 +83,14 @@ bool StartsWith(const std::string& s, const std::string& prefix) { return s.comp
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool IsLocalPath(const std::string& url);
+
+// ssh://... or scp-like user@host:path: transports whose socket libssh2 reads by itself.
+bool IsSshUrl(const std::string& url) {
+  return StartsWith(url, "ssh://") || StartsWith(url, "ssh+git://") || StartsWith(url, "git+ssh://") ||
+         (!IsLocalPath(url) && url.find("://") == std::string::npos);
 }
 
 // A plain path (absolute or relative), as opposed to scheme://... or scp-like user@host:path.
@@ -267,16 +287,19 @@ int CheckoutEntry(const char* root, const git_tree_entry* entry, void* payload) 
 class GitSnapshot : public Snapshot {
  public:
   GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where, Env* env,
-              std::string render_root)
+              std::string render_root, std::string scratch)
       : repo_(std::move(repo)),
         commit_(std::move(commit)),
         files_(std::move(files)),
         where_(std::move(where)),
         env_(env),
-        render_root_(std::move(render_root)) {}
+        render_root_(std::move(render_root)),
+        scratch_(std::move(scratch)) {}
 
   ~GitSnapshot() override {
     if (!checkout_.empty()) (void)env_->RemoveAll(checkout_);  // scratch space; a leftover is harmless
+    repo_.reset();
+    if (!scratch_.empty()) (void)env_->RemoveAll(scratch_);
   }
 
   const std::string& commit() const override { return commit_; }
@@ -301,7 +324,11 @@ class GitSnapshot : public Snapshot {
       char nonce[17];
       snprintf(nonce, sizeof(nonce), "%016llx", static_cast<unsigned long long>(env_->RandomU64()));
       std::string dir = render_root_ + "/checkout-" + commit_.substr(0, 12) + "-" + nonce;
-      CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(dir).WithContext("cannot render " + what));
+      if (!env_->CreateDirs(dir).ok()) {  // a state dir this process cannot write: a temporary one
+        std::error_code ec;
+        dir = (std::filesystem::temp_directory_path(ec) / ("converge-kustomize-" + std::string(nonce))).string();
+        CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(dir).WithContext("cannot render " + what));
+      }
       git_oid oid;
       git_oid_fromstr(&oid, commit_.c_str());
       git_commit* commit_raw = nullptr;
@@ -340,8 +367,8 @@ class GitSnapshot : public Snapshot {
       }
       return Status::Invalid(what + ": kustomize failed (" + out->Describe() + "): " + msg);
     }
-    CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(render_root_));
-    CONVERGE_RETURN_IF_ERROR(env_->WriteFile(cached, out->out).WithContext("caching the output of " + what));
+    // The cache is only a cache: on a state dir this process cannot write, the next plan renders again.
+    if (env_->CreateDirs(render_root_).ok()) (void)env_->WriteFile(cached, out->out);
     return out->out;
   }
 
@@ -352,13 +379,17 @@ class GitSnapshot : public Snapshot {
   Env* env_;
   std::string render_root_;       // cache of kustomize output, by render key
   mutable std::string checkout_;  // the commit written out for kustomize, once needed
+  std::string scratch_;  // a temporary cache this snapshot owns (removed with it), or ""
 };
 
 // One FetchSource call: fetches into the cache if needed, resolves the ref and lists the files.
 class SourceFetch {
  public:
   SourceFetch(const SourceSpec& spec, std::string cache_root, Env* env)
-      : spec_(spec), cache_root_(std::move(cache_root)), env_(env) {
+      : spec_(spec),
+        cache_root_(std::move(cache_root)),
+        env_(env),
+        watch_(env, spec.connect_timeout_ms, spec.idle_timeout_ms) {
     url_ = NormalizeUrl(spec.url);
     shown_url_ = RedactUrl(url_);
     ref_label_ = spec.ref.empty() ? "HEAD" : spec.ref;
@@ -369,23 +400,94 @@ class SourceFetch {
     if (!spec.ssh_passphrase_env.empty()) creds_.passphrase = env_->GetVar(spec.ssh_passphrase_env);
   }
 
+  ~SourceFetch() {
+    repo_.reset();
+    if (!scratch_.empty()) (void)env_->RemoveAll(scratch_);
+  }
+
   Result<std::unique_ptr<Snapshot>> Run() {
     if (IsLocalPath(url_) && !env_->FileExists(url_)) {
       return Status::NotFound("repository " + shown_url_ + " (ref " + ref_label_ +
                               ") does not exist: check the repository path");
     }
-    CONVERGE_RETURN_IF_ERROR(env_->CreateDirs(cache_root_));
     std::string cache_dir = cache_root_ + "/" + Sha256Hex(shown_url_).substr(0, 16) + ".git";
-    Result<std::unique_ptr<FileLock>> lock = env_->LockFile(cache_dir + ".lock", /*wait=*/true);
-    if (!lock.ok()) return lock.status().WithContext("cannot lock the source cache for " + shown_url_);
-    CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
+    std::unique_ptr<FileLock> lock;
+    if (CacheWritable(cache_dir)) {
+      Result<std::unique_ptr<FileLock>> locked = env_->LockFile(cache_dir + ".lock", /*wait=*/true);
+      if (!locked.ok()) return locked.status().WithContext("cannot lock the source cache for " + shown_url_);
+      lock = std::move(locked).value();
+      CONVERGE_RETURN_IF_ERROR(OpenCache(cache_dir));
+    } else {
+      CONVERGE_RETURN_IF_ERROR(OpenScratchCache(cache_dir));
+    }
 
+    source_internal::ScopedNetworkWatch bind(&watch_);
+    if (IsSshUrl(url_)) watch_.StartIdleWatchdog();
     git_oid commit_oid;
     CONVERGE_RETURN_IF_ERROR(IsFullSha(spec_.ref) ? ResolveSha(&commit_oid) : ResolveRef(&commit_oid));
     return MakeSnapshot(commit_oid);
   }
 
  private:
+  // Whether this process may write the cache (a read-only state dir: no).
+  bool CacheWritable(const std::string& cache_dir) {
+    if (!env_->CreateDirs(cache_root_).ok()) return false;
+    if (access(cache_root_.c_str(), W_OK) != 0) return false;
+    return !env_->FileExists(cache_dir) || access(cache_dir.c_str(), W_OK) == 0;
+  }
+
+  // A cache this fetch may not write (a read-only state dir) is used through a temporary one,
+  // which the snapshot removes: it borrows the cache's objects (objects/info/alternates) and
+  // refs, so only what the cache lacks is downloaded, and nothing is written to the cache.
+  Status OpenScratchCache(const std::string& cache_dir) {
+    std::string base = env_->GetVar("TMPDIR");
+    std::string tmpl = (base.empty() ? std::string("/tmp") : base) + "/converge-fetch-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return Status::Unavailable("the source cache " + cache_root_ + " is not writable, and no temporary one can be "
+                                     "made in " + tmpl.substr(0, tmpl.rfind('/')) + ": " + std::strerror(errno),
+                                 false);
+    }
+    scratch_ = tmpl;
+    spdlog::info("the source cache {} is not writable: {} is fetched into a temporary copy", cache_root_, shown_url_);
+    std::string dir = scratch_ + "/repo.git";
+    git_repository* raw = nullptr;
+    if (git_repository_init(&raw, dir.c_str(), 1) != 0) {
+      return Status::Unavailable("cannot create a temporary source cache for " + shown_url_ + ": " + LastGitError(), false);
+    }
+    git_repository_free(raw);
+    git_repository* cache_raw = nullptr;
+    bool borrowed = git_repository_open_bare(&cache_raw, cache_dir.c_str()) == 0;
+    RepoPtr cache(cache_raw);
+    if (borrowed) {
+      borrowed = env_->WriteFile(dir + "/objects/info/alternates", cache_dir + "/objects\n").ok();
+    }
+    if (git_repository_open_bare(&raw, dir.c_str()) != 0) {
+      return Status::Unavailable("cannot open the temporary source cache for " + shown_url_ + ": " + LastGitError(),
+                                 false);
+    }
+    repo_.reset(raw);
+    if (borrowed) CopyRefs(cache.get());
+    return Status::Ok();
+  }
+
+  // The cache's branches and tags, into repo_ (best effort: a ref not copied is fetched).
+  void CopyRefs(git_repository* from) {
+    git_reference_iterator* it = nullptr;
+    if (git_reference_iterator_new(&it, from) != 0) return;
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, it) == 0) {
+      if (git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
+        git_reference* made = nullptr;
+        if (git_reference_create(&made, repo_.get(), git_reference_name(ref), git_reference_target(ref), 1,
+                                 "converge: from the read-only cache") == 0) {
+          git_reference_free(made);
+        }
+      }
+      git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+  }
+
   Status OpenCache(const std::string& dir) {
     git_repository* raw = nullptr;
     if (git_repository_open_bare(&raw, dir.c_str()) == 0) {
@@ -459,6 +561,7 @@ class SourceFetch {
     if (!ObjectExists(oid)) {
       auto remote = NewRemote();
       if (!remote.ok()) return remote.status();
+      phase_ = "fetching";
       CONVERGE_RETURN_IF_ERROR(Fetch(remote->get(), ""));
       if (!ObjectExists(oid)) {
         return Status::NotFound("commit " + sha + " not found in " + shown_url_ +
@@ -477,6 +580,7 @@ class SourceFetch {
     git_remote_callbacks cbs = Callbacks();
     git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
     proxy.type = GIT_PROXY_AUTO;
+    phase_ = "listing its refs";
     if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cbs, &proxy, nullptr); rc != 0) {
       return NetworkError(rc);
     }
@@ -534,6 +638,7 @@ class SourceFetch {
       local = wanted;  // e.g. refs/pull/1/head
       extra_refspec = "+" + wanted + ":" + wanted;
     }
+    phase_ = "fetching";
     CONVERGE_RETURN_IF_ERROR(Fetch(remote.get(), extra_refspec));
     git_oid oid;
     if (git_reference_name_to_id(&oid, repo_.get(), local.c_str()) != 0) {
@@ -564,6 +669,19 @@ class SourceFetch {
   // The error for a failed connect / ls / fetch, from libgit2's last error and the callbacks.
   Status NetworkError(int rc) {
     std::string msg = Scrub(LastGitError());
+    switch (watch_.timed_out()) {
+      case source_internal::NetworkTimeout::kConnect:
+        return Status::Timeout("connecting to " + shown_url_ + " timed out after " +
+                               source_internal::FormatDuration(spec_.connect_timeout_ms) + " (ref " + ref_label_ +
+                               "): check that the server is up and reachable, or allow more time with --fetch-timeout");
+      case source_internal::NetworkTimeout::kIdle:
+        return Status::Timeout("no data from " + shown_url_ + " for " +
+                               source_internal::FormatDuration(spec_.idle_timeout_ms) + " while " + phase_ + " (ref " +
+                               ref_label_ + "): the server accepted the connection but stopped answering; if it is "
+                               "only slow, allow more time with --fetch-timeout");
+      case source_internal::NetworkTimeout::kNone:
+        break;
+    }
     if (creds_.auth_failed || rc == GIT_EAUTH) {
       std::string hint;
       if (StartsWith(url_, "ssh://") || (!IsLocalPath(url_) && url_.find("://") == std::string::npos)) {
@@ -630,7 +748,8 @@ class SourceFetch {
     std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
     return std::unique_ptr<Snapshot>(std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files),
                                                                    shown_url_ + "@" + sha.substr(0, 7), env_,
-                                                                   cache_root_ + "/kustomize"));
+                                                                   cache_root_ + "/kustomize",
+                                                                   std::exchange(scratch_, std::string())));
   }
 
   // Kustomize directories replace their files: each one no other kustomization uses becomes one
@@ -713,6 +832,9 @@ class SourceFetch {
   std::string ref_label_;
   std::string url_password_;
   CredentialState creds_;
+  source_internal::NetworkWatch watch_;  // outlives every remote (and so every socket) of the fetch
+  std::string scratch_;  // the temporary cache (OpenScratchCache) until a snapshot takes it
+  std::string phase_ = "listing its refs";  // what the network calls are doing, for timeout messages
   RepoPtr repo_;
 };
 
@@ -721,6 +843,9 @@ class SourceFetch {
 Result<std::unique_ptr<Snapshot>> FetchSource(const SourceSpec& spec, const std::string& cache_root, Env* env) {
   if (spec.url.empty()) return Status::Invalid("the source has no repository URL: set its repo (URL or path)");
   if (cache_root.empty()) return Status::Invalid("no cache directory for " + RedactUrl(spec.url));
+  if (spec.connect_timeout_ms <= 0 || spec.idle_timeout_ms <= 0) {
+    return Status::Invalid("the fetch timeouts of " + RedactUrl(spec.url) + " must be positive");
+  }
   InitLibgit2();
   SourceFetch fetch(spec, cache_root, env != nullptr ? env : Env::Default());
   return fetch.Run();

@@ -4,6 +4,7 @@
 // several threads for different URLs.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,11 @@ namespace converge {
 
 class Env;
 
+// How long a fetch waits for a Git server by default: to connect (all of a host's addresses
+// together), and for each read or write to make progress (no data for this long aborts).
+inline constexpr int64_t kDefaultConnectTimeoutMs = 30000;
+inline constexpr int64_t kDefaultIdleTimeoutMs = 60000;
+
 struct SourceSpec {
   std::string url;   // local path, file://, git://, http(s)://, ssh://
   std::string ref;   // branch, tag or full SHA; empty = the remote's default branch (HEAD)
@@ -23,6 +29,9 @@ struct SourceSpec {
   std::string token_env;     // https token or password
   std::string ssh_key_env;   // path to an ssh private key file
   std::string ssh_passphrase_env;
+  // Deadlines of every network wait (ls-remote, fetch), on the monotonic clock; both > 0.
+  int64_t connect_timeout_ms = kDefaultConnectTimeoutMs;
+  int64_t idle_timeout_ms = kDefaultIdleTimeoutMs;
 };
 
 // One spec file in a commit: its path in the repository and its blob id (content hash). A
@@ -55,7 +64,9 @@ class Snapshot {
 // incremental, and skipped when the ref already resolves to a commit in the cache: a SHA, or a
 // branch/tag whose remote id, from ls-remote, is unchanged) and resolves spec.ref.
 // Errors are one line naming the URL and ref: Unavailable (unreachable), NotFound (unknown ref or
-// path), PermissionDenied (authentication failed). Credentials never appear in messages or logs.
+// path), PermissionDenied (authentication failed), Timeout (the server did not accept the
+// connection, or sent nothing, within the spec's timeouts: see socket_stream.h). Credentials
+// never appear in messages or logs.
 Result<std::unique_ptr<Snapshot>> FetchSource(const SourceSpec& spec, const std::string& cache_root, Env* env);
 
 // A URL with any user:password@ part removed, for messages.

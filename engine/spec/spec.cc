@@ -482,7 +482,12 @@ Result<SpecSet> LoadSpecs(const std::vector<SpecFile>& files, ParseCache* cache)
                                       "(binary data belongs base64-encoded in a Secret's or ConfigMap's binaryData)"});
         }
       }
-      if (cacheable && errors.size() == before) {
+      // A file holding a Secret is not cached: the store keeps no Secret values.
+      bool holds_secret = std::any_of(docs->begin(), docs->end(), [](const CheckedDoc& d) {
+        return d.doc && d.doc->is_object() && d.doc->value("apiVersion", Json()) == "v1" &&
+               d.doc->value("kind", Json()) == "Secret";
+      });
+      if (cacheable && errors.size() == before && !holds_secret) {
         if (std::optional<std::string> entry = EncodeCacheEntry(*docs)) {
           // A cache that cannot be written costs a parse next time; it must not fail the load.
           Status put = cache->Put(file.blob_id, *entry);

@@ -7,7 +7,8 @@
 //     with the positions of its fields (providers/validate.h reports them);
 //   - any other document must have apiVersion, kind and metadata.name;
 //   - two objects with the same identity are an error naming both files.
-// Parsed files are cached by blob id (ParseCache), so an unchanged file is never parsed twice.
+// Parsed files are cached by blob id (ParseCache), so an unchanged file is never parsed twice;
+// files holding a v1 Secret are not cached (the store keeps no Secret values).
 // Pure apart from the cache; thread-compatible.
 #pragma once
 

@@ -2,7 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "engine/sqlite/error.h"
 
@@ -32,16 +39,91 @@ bool OnlySpaceOrSemicolons(const char* tail) {
 
 }  // namespace
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const OpenOptions& options) {
+namespace {
+
+// "file:PATH?immutable=1" with PATH escaped for an SQLite URI.
+std::string ImmutableUri(const std::string& path) {
+  std::string out = "file:";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out + "?immutable=1";
+}
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Creates an SQLite file at `path` that is never seen empty: a database with its header written
+// is made under a temporary name and linked into place. Ok when another process linked its file
+// first.
+Status CreateFile(const std::string& path) {
+  static std::atomic<uint64_t> made{0};  // unique per call: threads of one process may race here too
+  std::string tmp = path + ".new." + std::to_string(getpid()) + "." + std::to_string(made.fetch_add(1));
+  unlink(tmp.c_str());  // a leftover of a crashed process with this pid
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(raw, "PRAGMA user_version = 0", nullptr, nullptr, nullptr);  // writes page 1
+  std::string msg = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+  sqlite3_close_v2(raw);
+  if (rc == SQLITE_OK && link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    rc = SQLITE_CANTOPEN;
+    msg = std::strerror(errno);
+  }
+  unlink(tmp.c_str());
+  if (rc != SQLITE_OK) return MapError(rc, msg, "cannot create the file", path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const OpenOptions& options) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT || !options.create) {
+      return MapError(SQLITE_CANTOPEN, std::strerror(errno), "cannot open the file", path);
+    }
+    CONVERGE_RETURN_IF_ERROR(CreateFile(path));
+    if (stat(path.c_str(), &st) != 0) return MapError(SQLITE_CANTOPEN, std::strerror(errno), "cannot open the file", path);
+  }
+  // Every file this layer creates has its header written before anyone can see it, so an empty
+  // one was truncated: taking it for a new store would forget everything converge manages.
+  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+    return CorruptError(path, "it is empty: 0 bytes, and a state file is never created empty");
+  }
+  // Where this process cannot write (a read-only state dir, or a file it does not own), the file
+  // is opened read-only; without a -wal file there is nothing SQLite would need to create -shm for
+  // (which it cannot), so it is opened immutable: no locks, no -shm.
+  bool read_only = access(path.c_str(), W_OK) != 0 || access(DirOf(path).c_str(), W_OK) != 0;
+  std::string name = path;
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+    struct stat wal {};
+    if (stat((path + "-wal").c_str(), &wal) != 0) {
+      name = ImmutableUri(path);
+      flags |= SQLITE_OPEN_URI;
+    }
+  } else {
+    flags |= SQLITE_OPEN_READWRITE;
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close_v2(raw);
     return MapError(rc, msg, "cannot open the file", path);
   }
   std::unique_ptr<Connection> conn(new Connection(raw, path, options));
+  conn->read_only_ = read_only;
   sqlite3_extended_result_codes(raw, 1);
   CONVERGE_RETURN_IF_ERROR(conn->SetBusyTimeout(options.busy_timeout_ms));
   // Connection-local settings: they change nothing in the file.

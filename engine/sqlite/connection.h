@@ -28,8 +28,13 @@ struct OpenOptions {
 
 class Connection {
  public:
-  // Opens `path` read-write and reads its schema: a file that is not a database is Corrupt here,
-  // a missing file (create=false) or an unreadable one is Unavailable. Writes nothing.
+  // Opens `path` and reads its schema: a file that is not a database, or an empty one, is Corrupt
+  // here; a missing file (create=false) or an unreadable one is Unavailable. A missing file is
+  // created (create=true) with its header already written, under a temporary name linked into
+  // place, so an empty state file always means damage. Opens read-write where this process may
+  // write the file and its directory, read-only otherwise (immutable when there is no -wal file:
+  // SQLite could not create the -shm it would need; read_only() then says so and writes fail).
+  // Writes nothing to an existing file.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, const OpenOptions& options = {});
   ~Connection();
   Connection(const Connection&) = delete;
@@ -57,6 +62,8 @@ class Connection {
   Status Error(int rc, const std::string& what);
 
   const std::string& path() const { return path_; }
+  // Opened read-only, because this process may not write the file or its directory.
+  bool read_only() const { return read_only_; }
   // Statements currently held in the cache (for tests of the cache).
   size_t cached_statements() const { return cache_.size(); }
   // A new savepoint name, unique on this connection.
@@ -76,6 +83,7 @@ class Connection {
   std::string path_;
   OpenOptions options_;
   bool wal_on_ = false;
+  bool read_only_ = false;
   int savepoints_ = 0;
   std::optional<std::string> damage_;
   std::unordered_map<std::string, Slot> cache_;  // by SQL text; nodes are stable, Statements point in

@@ -31,7 +31,8 @@ class FileResults {
   Result<std::optional<std::string>> Get(const std::string& blob_id, const std::string& context);
   // Which of `blob_ids` have a value for `context`, in one query.
   Result<std::set<std::string>> Present(const std::vector<std::string>& blob_ids, const std::string& context);
-  // Stores the value unless one is stored for (blob_id, context) already.
+  // Stores the value unless one is stored for (blob_id, context) already; skipped (ok) when the
+  // store is read-only.
   Status Put(const std::string& blob_id, const std::string& context, const std::string& value);
 
  private:

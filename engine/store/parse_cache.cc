@@ -37,6 +37,7 @@ std::optional<std::string> SqliteParseCache::Get(const std::string& blob_id) {
 }
 
 Status SqliteParseCache::Put(const std::string& blob_id, const std::string& parsed) {
+  if (conn_.read_only()) return Status::Ok();  // a read-only state dir: parsing again is the cost
   static const std::string kSql = Rows().Insert("INSERT OR IGNORE");  // content-addressed
   sqlite::Statement st = conn_.Prepare(kSql);
   Rows().Bind(st, CacheRow{blob_id, parsed});

@@ -26,6 +26,7 @@ class SqliteParseCache : public ParseCache {
 
   // The cached value; a read error is logged (warning) and reads as a miss.
   std::optional<std::string> Get(const std::string& blob_id) override;
+  // Skipped (ok) when the store is read-only.
   Status Put(const std::string& blob_id, const std::string& parsed) override;
 
  private:

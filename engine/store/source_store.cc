@@ -67,6 +67,17 @@ Result<SourceRecord> SqliteSourceStore::Upsert(const std::string& url, const std
       "ON CONFLICT (url, path) DO UPDATE SET ref = excluded.ref";
   static const std::string kAdd = "INSERT INTO sources (url, ref, path) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
   static const std::string kSelect = Sources().Select() + " WHERE " + Sources().Key().KeyWhere();
+  if (conn_.read_only()) {  // nothing is added: an unknown source reads as one with nothing recorded
+    SourceRecord want;
+    want.url = url;
+    want.ref = ref;
+    want.path = path;
+    Statement sel = conn_.Prepare(kSelect);
+    Sources().Key().Bind(sel, want);
+    Result<bool> row = sel.Step();
+    if (!row.ok()) return row.status();
+    return *row ? Sources().Read(sel) : want;
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   CONVERGE_RETURN_IF_ERROR(conn_.Prepare(take_ref ? kInsert : kAdd).Bind(1, url).Bind(2, ref).Bind(3, path).Run());
@@ -146,6 +157,11 @@ std::string SqliteSourceStore::Describe(int64_t source_id) {
 Result<Lease> SqliteSourceStore::AcquireLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms,
                                               int64_t now_ms) {
   if (ttl_ms <= 0) return Status::Invalid("a lease needs a positive time to live, got " + std::to_string(ttl_ms) + " ms");
+  if (conn_.read_only()) {
+    return Status::Unavailable("the state store " + conn_.path() + " is read-only: no lease can be taken (make the "
+                               "state dir writable to apply)",
+                               false);
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   Result<std::optional<Lease>> held = FindLease(source_id);
@@ -177,6 +193,11 @@ Result<Lease> SqliteSourceStore::AcquireLease(int64_t source_id, const LeaseOwne
 Result<Lease> SqliteSourceStore::RenewLease(int64_t source_id, const LeaseOwner& owner, int64_t ttl_ms,
                                             int64_t now_ms) {
   if (ttl_ms <= 0) return Status::Invalid("a lease needs a positive time to live, got " + std::to_string(ttl_ms) + " ms");
+  if (conn_.read_only()) {
+    return Status::Unavailable("the state store " + conn_.path() + " is read-only: no lease can be taken (make the "
+                               "state dir writable to apply)",
+                               false);
+  }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   Result<std::optional<Lease>> held = FindLease(source_id);

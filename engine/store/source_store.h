@@ -68,7 +68,8 @@ class SourceStore {
   virtual ~SourceStore() = default;
 
   // The source (url, path) (a normalized identity), added with `ref` when new. An existing one
-  // keeps its sync state, and takes `ref` as its ref when `take_ref`.
+  // keeps its sync state, and takes `ref` as its ref when `take_ref`. On a read-only store nothing
+  // is added or changed: an unknown source comes back with id 0 and nothing recorded.
   virtual Result<SourceRecord> Upsert(const std::string& url, const std::string& ref, const std::string& path,
                                       bool take_ref = true) = 0;
   // Every source, by id.

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -310,6 +311,29 @@ const sqlite::Component& StoreComponent() {
   return component;
 }
 
+// Every table the migrations create, so a file missing one (deleted by hand, a bad restore) is
+// reported as damaged, naming the table, rather than failing later with SQL.
+constexpr const char* kTables[] = {"meta",   "sources",         "sync_runs",    "inventory",  "events",      "parse_cache",
+                                   "leases", "cluster_markers", "sync_actions", "operations", "file_results"};
+
+Status CheckTables(sqlite::Connection& conn) {
+  sqlite::Statement st = conn.Prepare("SELECT name FROM sqlite_master WHERE type = 'table'");
+  std::set<std::string> present;
+  for (;;) {
+    Result<bool> row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    present.insert(st.Text(0));
+  }
+  std::string missing;
+  for (const char* t : kTables) {
+    if (!present.count(t)) missing += (missing.empty() ? "" : ", ") + std::string(t);
+  }
+  if (missing.empty()) return Status::Ok();
+  return sqlite::CorruptError(conn.path(), "table " + missing + (missing.find(',') == std::string::npos ? " is" : " are") +
+                                               " missing");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Env* env) {
@@ -321,6 +345,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Env* env) {
   Result<std::unique_ptr<sqlite::Connection>> conn = sqlite::Connection::Open(path);
   if (!conn.ok()) return conn.status();
   CONVERGE_RETURN_IF_ERROR(sqlite::Migrator(**conn).Run(StoreComponent()));
+  CONVERGE_RETURN_IF_ERROR(CheckTables(**conn));
   return std::unique_ptr<Store>(new Store(std::move(conn).value(), path, env));
 }
 
@@ -336,5 +361,7 @@ Store::Store(std::unique_ptr<sqlite::Connection> conn, std::string path, Env* en
       file_results_(std::make_unique<FileResults>(*conn_)) {}
 
 Store::~Store() = default;
+
+bool Store::read_only() const { return conn_->read_only(); }
 
 }  // namespace converge

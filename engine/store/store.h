@@ -41,7 +41,9 @@ class Store {
   static constexpr int kSchemaVersion = 5;
 
   // Opens or creates the file (and its directory) and migrates it forward. Unsupported for a
-  // newer file, Corrupt for a file that is not a database, Unavailable when it cannot be opened.
+  // newer file, Corrupt for a file that is not a database, is empty, or lacks one of the store's
+  // tables (named), Unavailable when it cannot be opened. Read-only where the process may not
+  // write (engine/sqlite/connection.h).
   static Result<std::unique_ptr<Store>> Open(const std::string& path, Env* env);
   ~Store();
   Store(const Store&) = delete;
@@ -56,6 +58,9 @@ class Store {
   FileResults* file_results() { return file_results_.get(); }
 
   const std::string& path() const { return path_; }
+  // The file was opened read-only (this process may not write the state dir): caches are not
+  // written, and anything else that writes fails.
+  bool read_only() const;
 
  private:
   Store(std::unique_ptr<sqlite::Connection> conn, std::string path, Env* env);

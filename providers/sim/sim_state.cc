@@ -201,6 +201,9 @@ void SimState::Advance(ClusterRow& c) {
 }
 
 void SimState::AdvanceIfDue(ClusterRow& c) {
+  // A read-only state dir (read-only commands of another user) cannot record simulated time
+  // passing: the simulated fleet is read as it was last written.
+  if (db_->connection().read_only()) return;
   if (!NeedsAdvance(c, Now())) return;
   Write([&] {
     c = LoadCluster(c.name);

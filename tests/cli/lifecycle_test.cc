@@ -112,6 +112,8 @@ class LifecycleTest : public ::testing::Test {
     return b;
   }
 
+  void StopMidApplyRecordsTheRunReleasesTheLeaseAndExitsOne(int signo, const std::string& name);
+
   FleetHarness h_;
 };
 
@@ -279,27 +281,43 @@ TEST_F(LifecycleTest, KillDashNineMidApplyThenNextApplyConverges) {
   for (const auto& o : list["objects"]) EXPECT_NE(o["name"].get<std::string>().rfind("many-", 0), 0u) << o.dump();
 }
 
-TEST_F(LifecycleTest, SigtermStopsStartingStepsRecordsTheRunAndExitsOne) {
+// SIGTERM or SIGINT mid-apply: no new step starts, the run row says interrupted (not running),
+// the source's lease row is gone, and the process exits 1.
+void LifecycleTest::StopMidApplyRecordsTheRunReleasesTheLeaseAndExitsOne(int signo, const std::string& name) {
   ManyObjectsSlowly();
   Background apply = StartApply();
   ASSERT_TRUE(apply.WaitFor("ConfigMap/web/many-")) << "the apply ended first:\n" << apply.seen;
-  kill(apply.pid, SIGTERM);
+  kill(apply.pid, signo);
   int status = apply.Finish();
   ASSERT_TRUE(WIFEXITED(status)) << apply.seen;
   EXPECT_EQ(WEXITSTATUS(status), 1) << apply.seen;
-  EXPECT_NE(apply.seen.find("error: interrupted by SIGTERM: interrupted: "), std::string::npos) << apply.seen;
+  EXPECT_NE(apply.seen.find("error: interrupted by " + name + ": interrupted: "), std::string::npos) << apply.seen;
   EXPECT_NE(apply.seen.find("were not started"), std::string::npos) << apply.seen;
   json hist = h_.Json(h_.Converge("history -o json"));
   ASSERT_FALSE(hist["runs"].empty());
   EXPECT_EQ(hist["runs"][0]["result"], "interrupted") << hist.dump(2);
   EXPECT_GT(hist["runs"][0]["created"].get<int>(), 0) << hist.dump(2);   // what ran is recorded
   EXPECT_LT(hist["runs"][0]["created"].get<int>(), 40) << hist.dump(2);  // and it stopped early
+  // In the file itself: no run is left "running", and the lease was released.
+  std::string db = ShellQuote(h_.state_dir() + "/converge.db");
+  EXPECT_EQ(RunCommand("sqlite3 " + db + " \"SELECT count(*) FROM sync_runs WHERE result = 'running'\"", nullptr), "0\n");
+  EXPECT_EQ(RunCommand("sqlite3 " + db + " \"SELECT result FROM sync_runs ORDER BY id DESC LIMIT 1\"", nullptr),
+            "interrupted\n");
+  EXPECT_EQ(RunCommand("sqlite3 " + db + " \"SELECT count(*) FROM leases\"", nullptr), "0\n");
   // The next apply finishes the job.
   ASSERT_EQ(h_.Converge("sim heal alpha").exit_code, 0);
   ASSERT_EQ(h_.Converge("sim heal beta").exit_code, 0);
   RunResult again = h_.WithRepo("apply");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(h_.WithRepo("plan", "--detailed-exitcode").exit_code, 0);
+}
+
+TEST_F(LifecycleTest, SigtermStopsStartingStepsRecordsTheRunAndExitsOne) {
+  StopMidApplyRecordsTheRunReleasesTheLeaseAndExitsOne(SIGTERM, "SIGTERM");
+}
+
+TEST_F(LifecycleTest, SigintStopsStartingStepsRecordsTheRunAndExitsOne) {
+  StopMidApplyRecordsTheRunReleasesTheLeaseAndExitsOne(SIGINT, "SIGINT");
 }
 
 TEST_F(LifecycleTest, ASecondApplyOfTheSameSourceIsRefusedWhileOneRuns) {

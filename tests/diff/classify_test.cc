@@ -7,8 +7,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/base/env.h"
+#include "engine/base/secret_key.h"
+
 namespace converge {
 namespace {
+
+const SecretKey& Key() {
+  static const SecretKey key = SecretKey::Ephemeral(Env::Default());
+  return key;
+}
 
 const char* const kDesired = R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default"},"data":{"k":"v"}})";
 const char* const kDesiredNew = R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default"},"data":{"k":"w"}})";
@@ -71,22 +79,22 @@ TEST_P(ClassifyTest, Decides) {
   if (c.desired) desired = Json::parse(c.desired);
   if (c.live == kRedactedLive) {
     live = Json::parse(kLiveSecret);
-    (*live)["data"]["p"] = RedactSecret(Json::parse(kSecret))["data"]["p"];
+    (*live)["data"]["p"] = RedactSecret(Json::parse(kSecret), Key())["data"]["p"];
   } else if (c.live) {
     live = Json::parse(c.live);
   }
   Recorded row;
   if (c.recorded) {
-    last = RedactSecret(Json::parse(c.recorded));  // the inventory keeps Secrets redacted
-    row.desired_hash = DesiredHash(Json::parse(c.recorded));
+    last = RedactSecret(Json::parse(c.recorded), Key());  // the inventory keeps Secrets redacted
+    row.desired_hash = DesiredHash(Json::parse(c.recorded), Key());
     row.live_version = c.version;
     row.last_applied = &*last;
     row.pending = c.pending;
     row.drift = c.row_drift;
   }
-  Classification got = Classify(desired ? &*desired : nullptr, desired ? DesiredHash(*desired) : "",
+  Classification got = Classify(desired ? &*desired : nullptr, desired ? DesiredHash(*desired, Key()) : "",
                                 live ? &*live : nullptr, live ? ResourceVersionOf(*live) : "",
-                                c.recorded ? &row : nullptr, c.prune);
+                                c.recorded ? &row : nullptr, c.prune, Key());
   EXPECT_EQ(DecisionName(got.decision), std::string(DecisionName(c.want))) << got.diff.unified;
   EXPECT_EQ(got.drift, c.drift);
   if (got.decision == Decision::kCreate || got.decision == Decision::kUpdate) {

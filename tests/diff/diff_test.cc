@@ -7,10 +7,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/base/env.h"
+#include "engine/base/hash.h"
+#include "engine/base/secret_key.h"
 #include "engine/diff/diff.h"
 
 namespace converge {
 namespace {
+
+const SecretKey& Key() {
+  static const SecretKey key = SecretKey::Ephemeral(Env::Default());
+  return key;
+}
 
 Json Fixture(const std::string& name) {
   std::ifstream in(std::string(CONVERGE_SOURCE_DIR) + "/tests/testdata/diff/" + name);
@@ -30,7 +38,7 @@ class DeploymentDiffTest : public ::testing::Test {
     live_ = f["live"];
     last_ = f["last_applied"];
   }
-  ObjectDiff Diff() { return DiffObject(&desired_, &live_, &last_); }
+  ObjectDiff Diff() { return DiffObject(&desired_, &live_, &last_, Key()); }
   Json desired_, live_, last_;
 };
 
@@ -41,7 +49,7 @@ TEST_F(DeploymentDiffTest, ServerDefaultsAndStatusAreNotChanges) {
 }
 
 TEST_F(DeploymentDiffTest, UnchangedWithoutLastApplied) {
-  EXPECT_EQ(DiffObject(&desired_, &live_, nullptr).type, ChangeType::kUnchanged);
+  EXPECT_EQ(DiffObject(&desired_, &live_, nullptr, Key()).type, ChangeType::kUnchanged);
 }
 
 TEST_F(DeploymentDiffTest, DesiredReplicasChangeIsAnUpdate) {
@@ -94,7 +102,7 @@ TEST_F(DeploymentDiffTest, ContainerRemovedFromGitIsRemoved) {
 
 TEST(DiffObjectTest, CreateWhenLiveMissing) {
   Json desired = Json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"}})");
-  ObjectDiff d = DiffObject(&desired, nullptr, nullptr);
+  ObjectDiff d = DiffObject(&desired, nullptr, nullptr, Key());
   EXPECT_EQ(d.type, ChangeType::kCreate);
   EXPECT_EQ(d.unified,
             "--- live\n+++ desired\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n+data:\n+  k: v\n+kind: ConfigMap\n"
@@ -103,16 +111,16 @@ TEST(DiffObjectTest, CreateWhenLiveMissing) {
 
 TEST(DiffObjectTest, DeleteWhenDesiredMissing) {
   Json live = Json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","uid":"x"}})");
-  ObjectDiff d = DiffObject(nullptr, &live, &live);
+  ObjectDiff d = DiffObject(nullptr, &live, &live, Key());
   EXPECT_EQ(d.type, ChangeType::kDelete);
   EXPECT_EQ(d.unified,
             "--- live\n+++ desired\n@@ -1,4 +0,0 @@\n-apiVersion: v1\n-kind: ConfigMap\n-metadata:\n-  name: a\n");
 }
 
 TEST(DiffObjectTest, BothMissingIsUnchanged) {
-  EXPECT_EQ(DiffObject(nullptr, nullptr, nullptr).type, ChangeType::kUnchanged);
+  EXPECT_EQ(DiffObject(nullptr, nullptr, nullptr, Key()).type, ChangeType::kUnchanged);
   Json null;
-  EXPECT_EQ(DiffObject(&null, &null, nullptr).type, ChangeType::kUnchanged);
+  EXPECT_EQ(DiffObject(&null, &null, nullptr, Key()).type, ChangeType::kUnchanged);
 }
 
 TEST(DiffObjectTest, ChangeTypeNames) {
@@ -133,19 +141,38 @@ TEST(SecretDiffTest, ValuesNeverReachTheDiff) {
                              "data":{"password":"aHVudGVyMg=="}})");
   Json desired = live;
   desired["data"]["password"] = "bmV3LXBhc3M=";
-  ObjectDiff d = DiffObject(&desired, &live, &live);
+  ObjectDiff d = DiffObject(&desired, &live, &live, Key());
   EXPECT_EQ(d.type, ChangeType::kUpdate);
   EXPECT_EQ(d.unified.find("aHVudGVyMg=="), std::string::npos) << d.unified;
   EXPECT_EQ(d.unified.find("bmV3LXBhc3M="), std::string::npos) << d.unified;
   EXPECT_NE(d.unified.find("sensitive"), std::string::npos) << d.unified;
   // Same content: unchanged, also against a redacted last-applied (what the store keeps).
-  Json last = RedactSecret(live);
-  EXPECT_EQ(DiffObject(&live, &live, &last).type, ChangeType::kUnchanged);
-  EXPECT_EQ(DiffObject(&last, &live, &last).type, ChangeType::kUnchanged);
-  EXPECT_EQ(RedactSecret(last), last);  // idempotent
+  Json last = RedactSecret(live, Key());
+  EXPECT_EQ(DiffObject(&live, &live, &last, Key()).type, ChangeType::kUnchanged);
+  EXPECT_EQ(DiffObject(&last, &live, &last, Key()).type, ChangeType::kUnchanged);
+  EXPECT_EQ(RedactSecret(last, Key()), last);  // idempotent
   Json created = desired;
-  EXPECT_EQ(DiffObject(&created, nullptr, nullptr).unified.find("bmV3"), std::string::npos);
-  EXPECT_EQ(DiffObject(nullptr, &live, &last).unified.find("aHVud"), std::string::npos);
+  EXPECT_EQ(DiffObject(&created, nullptr, nullptr, Key()).unified.find("bmV3"), std::string::npos);
+  EXPECT_EQ(DiffObject(nullptr, &live, &last, Key()).unified.find("aHVud"), std::string::npos);
+}
+
+TEST(SecretDiffTest, TagsAreKeyedSoAPrintedOneConfirmsNoGuess) {
+  Json s = Json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"app"},
+                          "data":{"password":"aHVudGVyMg=="}})");
+  std::string shown = DiffObject(&s, nullptr, nullptr, Key()).unified;
+  EXPECT_NE(shown.find("password: (sensitive, hmac:"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find(Sha256Hex("aHVudGVyMg==").substr(0, 8)), std::string::npos) << shown;
+  EXPECT_EQ(shown.find(Sha256Hex("hunter2").substr(0, 8)), std::string::npos) << shown;
+  // Another state dir's key gives other tags.
+  SecretKey other = SecretKey::Ephemeral(Env::Default());
+  EXPECT_NE(RedactSecret(s, Key()), RedactSecret(s, other));
+  EXPECT_EQ(RedactSecret(s, Key()), RedactSecret(s, Key()));
+  // A placeholder an older converge recorded (an unsalted hash) is kept as it is, and a live
+  // value never equals it: the Secret is diffed from Git, and recorded again with a keyed tag.
+  Json legacy = s;
+  legacy["data"]["password"] = "(sensitive, sha256:0123456789abcdef)";
+  EXPECT_EQ(RedactSecret(legacy, Key()), legacy);
+  EXPECT_EQ(DiffObject(&legacy, &s, &legacy, Key()).type, ChangeType::kUpdate);
 }
 
 }  // namespace

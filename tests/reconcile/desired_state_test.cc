@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/base/secret_key.h"
 #include "engine/observe/observe.h"
 #include "engine/source/source.h"
 #include "engine/store/store.h"
@@ -68,9 +69,9 @@ class DesiredStateTest : public ::testing::Test {
   }
 
   Result<DesiredState> Read() {
-    Result<DesiredState> d = ReadDesiredFromGit(snap_, store_->parse_cache(), store_->file_results(), registry_);
+    Result<DesiredState> d = ReadDesiredFromGit(snap_, store_->parse_cache(), store_->file_results(), registry_, key_);
     if (d.ok()) {
-      Status placed = Place(&*d, {});
+      Status placed = Place(&*d, {}, key_);
       if (!placed.ok()) return placed;
     }
     return d;
@@ -78,6 +79,7 @@ class DesiredStateTest : public ::testing::Test {
 
   testing::TempDir tmp_;
   testing::SimulatedEnv env_;
+  SecretKey key_ = SecretKey::Ephemeral(&env_);
   ProviderRegistry registry_;
   testing::FakeProvider fake_{"fake"};
   std::unique_ptr<testing::ScopedRegistration> guard_;

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/base/secret_key.h"
 #include "engine/diff/diff.h"
 #include "engine/store/store.h"
 #include "providers/provider.h"
@@ -192,7 +193,7 @@ data:
   SyncOk(Request());
   EXPECT_EQ((*Live("db", "Secret"))["data"]["password"], "c3VwZXItc2VjcmV0");
   // And a Secret that holds the redacted form (as if it had been delivered so) is corrected too.
-  drifted["data"]["password"] = RedactSecret(*live)["data"]["password"];
+  drifted["data"]["password"] = RedactSecret(*live, SecretKey::Ephemeral(&env_))["data"]["password"];
   fake_.PutObject("alpha", drifted);
   SyncOk(Request());
   EXPECT_EQ((*Live("db", "Secret"))["data"]["password"], "c3VwZXItc2VjcmV0");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/base/env.h"
+#include "engine/base/secret_key.h"
 #include "engine/diff/diff.h"
 #include "providers/connect.h"
 #include "providers/provider.h"
@@ -484,7 +485,7 @@ TEST_F(SimObjectsTest, EngineDiffSeesNoChangeAfterApply) {
               {"spec", {{"selector", {{"app", "x"}}}, {"ports", {{{"port", 80}, {"targetPort", 80}}}}}}};
   for (const Json& desired : {d, svc, ConfigMap("web", "cfg", {{"a", "1"}})}) {
     Json live = MustApply(*conn_, desired);
-    ObjectDiff diff = DiffObject(&desired, &live, &desired);
+    ObjectDiff diff = DiffObject(&desired, &live, &desired, SecretKey::Ephemeral(Env::Default()));
     EXPECT_EQ(diff.type, ChangeType::kUnchanged) << diff.unified;
   }
 }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -252,6 +254,39 @@ TEST_F(ConnectionTest, MissingFileWithoutCreateIsUnavailable) {
   EXPECT_EQ(conn.status().code(), Code::kUnavailable) << conn.status().ToString();
   EXPECT_THAT(conn.status().message(), HasSubstr(dir_.Join("absent.db")));
   EXPECT_FALSE(std::filesystem::exists(dir_.Join("absent.db")));
+}
+
+// A new file is linked into place with its header written: it is never seen empty, however many
+// openers race to create it.
+void CreateConcurrently(int threads) {
+  TempDir dir{"converge-sqlite"};
+  std::string path = dir.Join("new.db");
+  std::vector<std::thread> workers;
+  std::vector<std::string> errors(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      Result<std::unique_ptr<Connection>> conn = Connection::Open(path);
+      if (!conn.ok()) errors[static_cast<size_t>(i)] = conn.status().ToString();
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  EXPECT_GT(std::filesystem::file_size(path), 0u);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().filename().string(), "new.db");  // no temporary file left
+  }
+}
+
+TEST(ConnectionCreateTest, NewFileIsNeverEmpty1Thread) { CreateConcurrently(1); }
+TEST(ConnectionCreateTest, NewFileIsNeverEmpty4Threads) { CreateConcurrently(4); }
+
+TEST_F(ConnectionTest, EmptyFileIsCorruptAndLeftEmpty) {
+  WriteAll(path_, "");
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(path_);
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.status().code(), Code::kCorrupt);
+  EXPECT_THAT(conn.status().message(), HasSubstr(path_ + " is damaged (it is empty: 0 bytes"));
+  EXPECT_EQ(std::filesystem::file_size(path_), 0u);
 }
 
 TEST_F(ConnectionTest, ForeignKeysAreEnforced) {

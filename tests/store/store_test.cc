@@ -220,12 +220,40 @@ TEST_F(StoreTest, DamagedPageIsCorruptAndLeftUnchanged) {
   EXPECT_EQ(ReadAll(db_path_), bytes);
 }
 
-TEST_F(StoreTest, EmptyFileIsMigrated) {
+TEST_F(StoreTest, EmptyFileIsDamagedAndLeftUnchanged) {
+  // A new state file is never empty (its header is written before it is linked into place), so
+  // an empty one was truncated: taking it for a new store would forget everything converge manages.
   std::filesystem::create_directories(dir_.Join("state"));
   WriteAll(db_path_, "");
+  auto store = Store::Open(db_path_, &env_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorrupt);
+  EXPECT_THAT(store.status().message(), HasSubstr("state store " + db_path_ + " is damaged (it is empty: 0 bytes"));
+  EXPECT_THAT(store.status().message(), HasSubstr("restore it from a backup or move it away to start fresh"));
+  EXPECT_EQ(std::filesystem::file_size(db_path_), 0u);
+}
+
+TEST_F(StoreTest, ANewFileIsNeverEmptyAndLeavesNoTemporaryFile) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(store->sources()->Upsert("u", "r", "p").ok());
+  EXPECT_GT(std::filesystem::file_size(db_path_), 0u);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.Join("state"))) {
+    EXPECT_EQ(e.path().string().find(".new."), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(StoreTest, MissingTableIsDamagedNamingTheTable) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE inventory", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Store::Open(db_path_, &env_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorrupt);
+  EXPECT_EQ(store.status().message(), "state store " + db_path_ +
+                                          " is damaged (table inventory is missing): restore it from a backup or move "
+                                          "it away to start fresh");
 }
 
 TEST_F(StoreTest, UpsertSourceIsIdempotent) {
