@@ -32,14 +32,14 @@ const char* CauseName(Cause c) {
 namespace {
 
 // Why an object needs a create or an update (see Cause).
-Cause CauseOf(const Json* live, const Recorded* row, bool same_desired) {
+Cause CauseOf(const Json* live, const Recorded* row, bool same_desired, const SecretKey& secrets) {
   if (!row) return live ? Cause::kUnmanaged : Cause::kGit;
   if (row->pending) return Cause::kGit;
   if (same_desired) return Cause::kDrift;  // Git did not change, so live did
   // Git changed: did live also move away from what converge applied?
   bool live_moved = !live;
   if (live && row->last_applied) {
-    live_moved = DiffObject(row->last_applied, live, row->last_applied).type != ChangeType::kUnchanged;
+    live_moved = DiffObject(row->last_applied, live, row->last_applied, secrets).type != ChangeType::kUnchanged;
   }
   return live_moved ? Cause::kGitAndDrift : Cause::kGit;
 }
@@ -87,12 +87,12 @@ Classification Classify(const Json* desired, const std::string& desired_hash, co
   switch (out.diff.type) {
     case ChangeType::kCreate:
       out.decision = Decision::kCreate;
-      out.cause = CauseOf(live, row, same_desired);
+      out.cause = CauseOf(live, row, same_desired, secrets);
       return out;
     case ChangeType::kUpdate:
       out.decision = Decision::kUpdate;
       out.drift = same_desired;
-      out.cause = CauseOf(live, row, same_desired);
+      out.cause = CauseOf(live, row, same_desired, secrets);
       return out;
     case ChangeType::kDelete:  // cannot happen with a desired object; keep the compiler honest
     case ChangeType::kUnchanged:

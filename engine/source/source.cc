@@ -367,8 +367,10 @@ class GitSnapshot : public Snapshot {
       }
       return Status::Invalid(what + ": kustomize failed (" + out->Describe() + "): " + msg);
     }
-    // The cache is only a cache: on a state dir this process cannot write, the next plan renders again.
-    if (env_->CreateDirs(render_root_).ok()) (void)env_->WriteFile(cached, out->out);
+    // The cache is only a cache: on a state dir this process cannot write, the next plan renders
+    // again. Output holding a Secret (a secretGenerator's, say) is never written to disk.
+    const bool has_secret = out->out.rfind("kind: Secret\n", 0) == 0 || out->out.find("\nkind: Secret\n") != std::string::npos;
+    if (!has_secret && env_->CreateDirs(render_root_).ok()) (void)env_->WriteFile(cached, out->out);
     return out->out;
   }
 

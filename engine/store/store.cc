@@ -273,6 +273,12 @@ CREATE INDEX inventory_by_blob ON inventory (source_id, blob_id);
 ALTER TABLE sources ADD COLUMN fleet_digest TEXT NOT NULL DEFAULT '';
 )sql",
      MergeSources},
+    // Older builds cached parsed files holding Secrets (values included) in parse_cache and
+    // file_results; both are only caches, rebuilt by the next plan.
+    {6, R"sql(
+DELETE FROM parse_cache;
+DELETE FROM file_results;
+)sql"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == Store::kSchemaVersion,

@@ -38,7 +38,7 @@ class Connection;
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens or creates the file (and its directory) and migrates it forward. Unsupported for a
   // newer file, Corrupt for a file that is not a database, is empty, or lacks one of the store's

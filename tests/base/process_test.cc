@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -56,8 +57,15 @@ std::vector<int> LiveMembers(int pgid) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // A process may exit between the listing and the read (the read then fails with ESRCH):
+    // read with stdio, which reports that as an error instead of throwing, and skip it.
+    std::string stat;
+    if (FILE* f = std::fopen((entry.path() / "stat").c_str(), "r")) {
+      char buf[1024];
+      size_t n = std::fread(buf, 1, sizeof buf, f);
+      std::fclose(f);
+      stat.assign(buf, n);
+    }
     size_t close_paren = stat.rfind(')');
     if (close_paren == std::string::npos) continue;
     std::istringstream fields(stat.substr(close_paren + 1));

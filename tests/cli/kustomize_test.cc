@@ -114,6 +114,21 @@ TEST_F(KustomizeTest, AnUnchangedDirectoryIsNeverRenderedTwice) {
   EXPECT_NE(after.out.find("\"ServiceAccount\""), std::string::npos) << after.out;
 }
 
+TEST_F(KustomizeTest, ASecretGeneratorsOutputIsNeverCachedOnDisk) {
+  h_.repo().WriteFile("apps/overlays/prod/kustomization.yaml",
+                      h_.repo().ReadFile("apps/overlays/prod/kustomization.yaml") +
+                          "secretGenerator:\n  - name: creds\n    literals: [password=hunter2-kz]\n");
+  h_.repo().Commit("a generated Secret");
+  RunResult p = h_.WithRepo("plan", "-o json");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out.find("hunter2-kz"), std::string::npos);
+  // Neither the value nor its base64 ("aHVudGVyMi1reg==") is anywhere in the state dir but the
+  // simulated cluster (nothing was applied, so nowhere).
+  int found = 0;
+  RunCommand("grep -rl -e hunter2-kz -e aHVudGVyMi1reg " + h_.state_dir(), &found);
+  EXPECT_EQ(found, 1) << "grep found the Secret's value in the state dir";
+}
+
 TEST_F(KustomizeTest, ARenderErrorNamesTheDirectoryAndKustomizesMessage) {
   h_.repo().WriteFile("apps/broken/kustomization.yaml", "resources:\n  - missing.yaml\n");
   h_.repo().Commit("broken");
