@@ -283,6 +283,7 @@ Result<DesiredState> ReadDesiredFromGit(const Snapshot& snap, ParseCache* cache,
   out.clusters = std::move(specs->clusters);
   out.manifests = std::move(specs->manifests);
   out.warnings = std::move(specs->warnings);
+  for (const Diagnostic& w : snap.warnings()) out.warnings.push_back(w);
   return out;
 }
 

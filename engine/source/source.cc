@@ -19,6 +19,7 @@
 
 #include "engine/base/env.h"
 #include "engine/base/hash.h"
+#include "engine/source/identity.h"
 #include "engine/source/kustomize.h"
 #include "engine/source/socket_stream.h"
 
@@ -206,6 +207,8 @@ struct WalkState {
   std::vector<SourceFile>* files;
   std::map<std::string, std::string> trees;  // directory ("a/b", "" for the walk's root) -> tree id
   std::vector<KustomizationFile> kustomizations;
+  std::vector<std::pair<std::string, std::string>> links;  // symlink path, blob id (its target)
+  std::vector<std::string> submodules;
 };
 
 std::string DirOf(const std::string& prefix, const char* root) {
@@ -221,10 +224,18 @@ int CollectSpecFiles(const char* root, const git_tree_entry* entry, void* payloa
     state->trees[(dir.empty() ? "" : dir + "/") + git_tree_entry_name(entry)] = OidHex(*git_tree_entry_id(entry));
     return 0;
   }
+  std::string name = git_tree_entry_name(entry);
+  if (git_tree_entry_type(entry) == GIT_OBJECT_COMMIT) {
+    state->submodules.push_back(state->prefix + root + name);
+    return 0;
+  }
   if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
   git_filemode_t mode = git_tree_entry_filemode(entry);
-  if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) return 0;  // symlinks
-  std::string name = git_tree_entry_name(entry);
+  if (mode == GIT_FILEMODE_LINK) {
+    state->links.emplace_back(state->prefix + root + name, OidHex(*git_tree_entry_id(entry)));
+    return 0;
+  }
+  if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) return 0;
   if (IsKustomizationFile(name)) {
     state->kustomizations.push_back({DirOf(state->prefix, root), name, OidHex(*git_tree_entry_id(entry))});
     return 0;
@@ -286,11 +297,12 @@ int CheckoutEntry(const char* root, const git_tree_entry* entry, void* payload) 
 
 class GitSnapshot : public Snapshot {
  public:
-  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::string where, Env* env,
-              std::string render_root, std::string scratch)
+  GitSnapshot(RepoPtr repo, std::string commit, std::vector<SourceFile> files, std::vector<Diagnostic> warnings,
+              std::string where, Env* env, std::string render_root, std::string scratch)
       : repo_(std::move(repo)),
         commit_(std::move(commit)),
         files_(std::move(files)),
+        warnings_(std::move(warnings)),
         where_(std::move(where)),
         env_(env),
         render_root_(std::move(render_root)),
@@ -304,6 +316,7 @@ class GitSnapshot : public Snapshot {
 
   const std::string& commit() const override { return commit_; }
   const std::vector<SourceFile>& files() const override { return files_; }
+  const std::vector<Diagnostic>& warnings() const override { return warnings_; }
 
   Result<std::string> Read(const SourceFile& file) const override {
     if (!file.kustomize_dir.empty()) return Render(file);
@@ -377,6 +390,7 @@ class GitSnapshot : public Snapshot {
   RepoPtr repo_;
   std::string commit_;
   std::vector<SourceFile> files_;
+  std::vector<Diagnostic> warnings_;
   std::string where_;  // "<redacted url>@<commit>" for messages
   Env* env_;
   std::string render_root_;       // cache of kustomize output, by render key
@@ -722,6 +736,9 @@ class SourceFetch {
       return Status::Corrupt("cannot read the tree of " + where + " from the cache: " + LastGitError());
     }
     TreePtr tree(tree_raw);
+    git_tree* root_raw = nullptr;
+    if (git_tree_dup(&root_raw, tree.get()) != 0) return Status::Internal("cannot copy a tree handle: " + LastGitError());
+    TreePtr root(root_raw);
 
     std::string path = NormalizeTreePath(spec_.path);
     if (!path.empty()) {
@@ -741,17 +758,69 @@ class SourceFetch {
     }
 
     std::vector<SourceFile> files;
-    WalkState state{path.empty() ? "" : path + "/", &files, {}, {}};
+    WalkState state{path.empty() ? "" : path + "/", &files, {}, {}, {}, {}};
     state.trees[path] = OidHex(*git_tree_id(tree.get()));
     if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, CollectSpecFiles, &state) != 0) {
       return Status::Corrupt("cannot list the files of " + where + ": " + LastGitError());
     }
+    std::vector<Diagnostic> warnings;
+    CONVERGE_RETURN_IF_ERROR(FollowLinks(&state, root.get(), &warnings));
+    for (const std::string& sub : state.submodules) {
+      warnings.push_back({sub, 0, 0,
+                          "a Git submodule; its files are not read (give its repository a source of its own)"});
+    }
     CONVERGE_RETURN_IF_ERROR(AddKustomizations(&state, sha));
     std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
     return std::unique_ptr<Snapshot>(std::make_unique<GitSnapshot>(std::move(repo_), sha, std::move(files),
+                                                                   std::move(warnings),
                                                                    shown_url_ + "@" + sha.substr(0, 7), env_,
                                                                    cache_root_ + "/kustomize",
                                                                    std::exchange(scratch_, std::string())));
+  }
+
+  // Symlinks are followed inside the repository: one to a YAML file lists that file's blob under
+  // the link's path, one to a directory lists the directory's files under it (links found there
+  // are not followed again). A link out of the repository is an error naming both paths; one to
+  // nothing is a warning.
+  Status FollowLinks(WalkState* state, git_tree* root, std::vector<Diagnostic>* warnings) {
+    for (const auto& [link, blob_id] : state->links) {
+      Result<std::string> target = ReadBlob(repo_.get(), SourceFile{link, blob_id, ""}, shown_url_);
+      if (!target.ok()) return target.status();
+      std::string dir = link.find('/') == std::string::npos ? "" : link.substr(0, link.rfind('/'));
+      Result<std::string> resolved =
+          target->empty() || (*target)[0] == '/' ? Result<std::string>(Status::Invalid("absolute"))
+                                                 : NormalizeSourcePath(dir.empty() ? *target : dir + "/" + *target);
+      if (!resolved.ok()) {
+        return Status::Invalid(link + " is a symlink to " + *target +
+                               ", which is outside the repository: converge reads only the repository's own files; "
+                               "copy the file in or point the link inside");
+      }
+      git_tree_entry* raw = nullptr;
+      if (resolved->empty() || git_tree_entry_bypath(&raw, root, resolved->c_str()) != 0) {
+        warnings->push_back({link, 0, 0, "a symlink to " + *target + ", which does not exist in this commit; skipped"});
+        continue;
+      }
+      TreeEntryPtr entry(raw);
+      if (git_tree_entry_type(entry.get()) == GIT_OBJECT_BLOB) {
+        git_filemode_t mode = git_tree_entry_filemode(entry.get());
+        bool yaml = EndsWith(link, ".yaml") || EndsWith(link, ".yml");
+        if (yaml && (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE)) {
+          state->files->push_back(SourceFile{link, OidHex(*git_tree_entry_id(entry.get())), ""});
+        }
+        continue;
+      }
+      if (git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) continue;
+      git_tree* sub_raw = nullptr;
+      if (git_tree_lookup(&sub_raw, repo_.get(), git_tree_entry_id(entry.get())) != 0) {
+        return Status::Corrupt("cannot read " + *resolved + " from the cache: " + LastGitError());
+      }
+      TreePtr sub(sub_raw);
+      WalkState inner{link + "/", state->files, {}, {}, {}, {}};
+      if (git_tree_walk(sub.get(), GIT_TREEWALK_PRE, CollectSpecFiles, &inner) != 0) {
+        return Status::Corrupt("cannot list " + *resolved + ": " + LastGitError());
+      }
+    }
+    return Status::Ok();
   }
 
   // Kustomize directories replace their files: each one no other kustomization uses becomes one

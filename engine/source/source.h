@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/model/fleet.h"
 
 namespace converge {
 
@@ -53,6 +54,12 @@ class Snapshot {
   // Every *.yaml / *.yml file under spec.path outside kustomize directories, and each kustomize
   // directory that no other kustomization uses as a resource, sorted by path.
   virtual const std::vector<SourceFile>& files() const = 0;
+  // What the listing passed over that the user should know: submodules (not read) and symlinks to
+  // nothing, each naming its path in `file`.
+  virtual const std::vector<Diagnostic>& warnings() const {
+    static const std::vector<Diagnostic> kNone;
+    return kNone;
+  }
   // The blob's content; for a kustomize directory, its rendered output: `kustomize build` (or
   // `kubectl kustomize`) run through the Env on a checkout of the commit, cached by render key
   // under the cache root, so an unchanged directory is never rendered twice. Invalid naming the

@@ -67,34 +67,30 @@ Result<SourceRecord> SqliteSourceStore::Upsert(const std::string& url, const std
       "ON CONFLICT (url, path) DO UPDATE SET ref = excluded.ref";
   static const std::string kAdd = "INSERT INTO sources (url, ref, path) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
   static const std::string kSelect = Sources().Select() + " WHERE " + Sources().Key().KeyWhere();
-  if (conn_.read_only()) {  // nothing is added: an unknown source reads as one with nothing recorded
-    SourceRecord want;
-    want.url = url;
-    want.ref = ref;
-    want.path = path;
+  SourceRecord want;
+  want.url = url;
+  want.ref = ref;
+  want.path = path;
+  auto find = [&]() -> Result<std::optional<SourceRecord>> {
     Statement sel = conn_.Prepare(kSelect);
     Sources().Key().Bind(sel, want);
     Result<bool> row = sel.Step();
     if (!row.ok()) return row.status();
-    return *row ? Sources().Read(sel) : want;
+    return *row ? std::optional<SourceRecord>(Sources().Read(sel)) : std::nullopt;
+  };
+  if (conn_.read_only()) {  // nothing is added: an unknown source reads as one with nothing recorded
+    Result<std::optional<SourceRecord>> found = find();
+    if (!found.ok()) return found.status();
+    return *found ? **found : want;
   }
   Transaction tx(conn_);
   CONVERGE_RETURN_IF_ERROR(tx.Begin());
   CONVERGE_RETURN_IF_ERROR(conn_.Prepare(take_ref ? kInsert : kAdd).Bind(1, url).Bind(2, ref).Bind(3, path).Run());
-  SourceRecord rec;
-  {
-    SourceRecord want;
-    want.url = url;
-    want.path = path;
-    Statement sel = conn_.Prepare(kSelect);
-    Sources().Key().Bind(sel, want);
-    Result<bool> row = sel.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Internal("source " + url + " vanished right after it was written to " + conn_.path());
-    rec = Sources().Read(sel);
-  }
+  Result<std::optional<SourceRecord>> rec = find();
+  if (!rec.ok()) return rec.status();
+  if (!*rec) return Status::Internal("source " + url + " vanished right after it was written to " + conn_.path());
   CONVERGE_RETURN_IF_ERROR(tx.Commit());
-  return rec;
+  return **rec;
 }
 
 Result<std::vector<SourceRecord>> SqliteSourceStore::List() {
