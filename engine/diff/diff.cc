@@ -2,6 +2,8 @@
 // result of applying desired (ApplyMerge) and comparing it with live, both normalized. Pure.
 #include "engine/diff/diff.h"
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/base/secret_key.h"
@@ -31,9 +33,33 @@ namespace {
 // With `keep_redacted`, values already in the redacted form stay as they are (idempotent: the
 // inventory's last-applied Secrets are stored redacted). Without, every value is hashed, so a live
 // Secret holding a redacted placeholder never compares equal to the real value it stands for.
+std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
 Json Redact(const Json& object, bool keep_redacted, const SecretKey& secrets) {
   if (!IsSecret(object)) return object;
-  Json out = object;
+  Json out = WithStringDataAsData(object);
   for (const char* field : {"data", "stringData"}) {
     auto it = out.find(field);
     if (it == out.end() || !it->is_object()) continue;
@@ -47,6 +73,26 @@ Json Redact(const Json& object, bool keep_redacted, const SecretKey& secrets) {
 }
 
 }  // namespace
+
+Json WithStringDataAsData(const Json& object) {
+  if (!IsSecret(object)) return object;
+  auto string_data = object.find("stringData");
+  if (string_data == object.end()) return object;
+  Json out = object;
+  if (string_data->is_object()) {
+    Json& data = out["data"];
+    if (!data.is_object()) data = Json::object();
+    for (const auto& [key, value] : string_data->items()) {
+      if (IsPlaceholder(value) || !value.is_string()) {
+        data[key] = value;
+      } else {
+        data[key] = Base64(value.get<std::string>());
+      }
+    }
+  }
+  out.erase("stringData");
+  return out;
+}
 
 Json RedactSecret(const Json& object, const SecretKey& secrets) {
   return Redact(object, /*keep_redacted=*/true, secrets);

@@ -49,6 +49,11 @@ bool IsSecret(const Json& object);
 // "(sensitive, sha256:...)", are kept as they are and never equal a live value's tag.)
 Json RedactSecret(const Json& object, const SecretKey& secrets);
 
+// A Secret as the API server stores it: each stringData value base64-encoded into data (over a
+// data value of the same key), and stringData removed; other objects unchanged. Values already
+// redacted are moved as they are. The sim stores Secrets this way, and the diff compares them so.
+Json WithStringDataAsData(const Json& object);
+
 // Deterministic block YAML for display (keys sorted).
 std::string ToYaml(const Json& object);
 

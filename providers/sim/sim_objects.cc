@@ -264,6 +264,7 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
   std::optional<ObjRow> live = FindObject(c.name, key, true);
   Json merged = ApplyMerge(live ? &live->body : nullptr, desired, live && live->applied ? &*live->applied : nullptr);
   ApplyDefaults(c, key, merged);
+  merged = WithStringDataAsData(merged);  // the API server stores stringData as data
   const int64_t now = Now();
   bool spec_changed = true;
   ObjRow row;
@@ -290,6 +291,7 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
     row.created_ms = now;
     InsertObject(c.name, row);
   }
+  FinishLocked(c, row);
   if (IsWorkload(key) && spec_changed) {
     ReconcileWorkload(c, key.kind, key.ns, key.name);
     if (auto after = FindObjectById(row.id)) return after->body;
@@ -301,6 +303,103 @@ Json SimState::ApplyLocked(ClusterRow& c, Json desired) {
     return row.body;
   }
   return row.body;
+}
+
+void SimState::InsertSystemObject(ClusterRow& c, const ObjectKey& key, Json body) {
+  Json& m = body["metadata"];
+  m["uid"] = NewUid();
+  m["generation"] = 1;
+  m["creationTimestamp"] = Rfc3339(Now());
+  ObjRow row;
+  row.key = key;
+  row.body = std::move(body);
+  row.created_ms = Now();
+  InsertObject(c.name, row);
+}
+
+void SimState::FinishLocked(ClusterRow& c, ObjRow& row) {
+  if (!row.key.group.empty()) return;
+  Json& obj = row.body;
+  if (row.key.kind == "Service") {
+    const Json spec = obj.value("spec", Json::object());
+    if (!spec.is_object() || spec.value("type", "") != "LoadBalancer") return;
+    const Json ingress = obj.value("status", Json::object()).value("loadBalancer", Json::object()).value("ingress", Json());
+    if (ingress.is_array() && !ingress.empty()) return;
+    static const sqlite::RowCodec<ClusterRow> kNextIp = ClusterCodec().Subset({"name", "next_ip"});
+    static const std::string kUpdate = kNextIp.Update();
+    int64_t n = c.next_ip++;
+    db_->Prepare(kUpdate).BindRow(kNextIp, c).Run();
+    // TEST-NET-3 (RFC 5737): an address that is never anyone's real one.
+    obj["status"]["loadBalancer"]["ingress"] =
+        Json::array({Json{{"ip", "203.0.113." + std::to_string(n % 254 + 1)}}});
+    WriteBody(row);
+    return;
+  }
+  if (row.key.kind != "PersistentVolumeClaim") return;
+  if (obj.value("status", Json::object()).value("phase", "") == "Bound") return;
+  Json& spec = obj["spec"];
+  if (!spec.is_object()) spec = Json::object();
+  const Json access = spec.value("accessModes", Json::array());
+  const Json request = spec.value("resources", Json::object()).value("requests", Json::object()).value("storage", Json());
+  const Json claim_ref = {{"kind", "PersistentVolumeClaim"},
+                          {"namespace", row.key.ns},
+                          {"name", row.key.name},
+                          {"uid", obj["metadata"].value("uid", "")}};
+  std::string volume = spec.value("volumeName", "");
+  if (!volume.empty()) {
+    const ObjectKey pv_key{"", "PersistentVolume", "", volume};
+    std::optional<ObjRow> pv = FindObject(c.name, pv_key);
+    const Json bound_to = pv ? pv->body.value("spec", Json::object()).value("claimRef", Json()) : Json();
+    const bool taken = bound_to.is_object() && (bound_to.value("namespace", "") != row.key.ns ||
+                                                bound_to.value("name", "") != row.key.name);
+    if (!pv || taken) {
+      obj["status"] = {{"phase", "Pending"}};
+      WriteBody(row);
+      return;
+    }
+    pv->body["spec"]["claimRef"] = claim_ref;
+    pv->body["status"] = {{"phase", "Bound"}};
+    WriteBody(*pv);
+    obj["status"] = {{"phase", "Bound"},
+                     {"accessModes", access},
+                     {"capacity", pv->body["spec"].value("capacity", Json::object())}};
+    WriteBody(row);
+    return;
+  }
+  // Dynamic provisioning through the default StorageClass (the API server's admission names it).
+  if (!spec.contains("storageClassName")) spec["storageClassName"] = "standard";
+  if (spec["storageClassName"] != "standard" || !request.is_string()) {
+    obj["status"] = {{"phase", "Pending"}};  // no provisioner for that class here
+    WriteBody(row);
+    return;
+  }
+  const ObjectKey sc_key{"storage.k8s.io", "StorageClass", "", "standard"};
+  if (!FindObject(c.name, sc_key)) {
+    InsertSystemObject(c, sc_key,
+                       Json{{"apiVersion", "storage.k8s.io/v1"},
+                            {"kind", "StorageClass"},
+                            {"metadata",
+                             {{"name", "standard"},
+                              {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
+                            {"provisioner", "sim.converge.dev/disk"},
+                            {"reclaimPolicy", "Delete"},
+                            {"volumeBindingMode", "Immediate"}});
+  }
+  volume = "pvc-" + obj["metadata"].value("uid", NewUid());
+  InsertSystemObject(c, ObjectKey{"", "PersistentVolume", "", volume},
+                     Json{{"apiVersion", "v1"},
+                          {"kind", "PersistentVolume"},
+                          {"metadata", {{"name", volume}}},
+                          {"spec",
+                           {{"capacity", {{"storage", request}}},
+                            {"accessModes", access},
+                            {"persistentVolumeReclaimPolicy", "Delete"},
+                            {"storageClassName", "standard"},
+                            {"claimRef", claim_ref}}},
+                          {"status", {{"phase", "Bound"}}}});
+  spec["volumeName"] = volume;
+  obj["status"] = {{"phase", "Bound"}, {"accessModes", access}, {"capacity", {{"storage", request}}}};
+  WriteBody(row);
 }
 
 void SimState::DeleteLocked(ClusterRow& c, const ObjRow& row) {
@@ -443,6 +542,7 @@ Status SimState::Patch(const std::string& cluster, const std::string& kind, cons
         }
       }
       ApplyDefaults(c, row.key, patched);
+      patched = WithStringDataAsData(patched);
       RefuseInvalid(cluster, patched);
       if (patched == row.body) return;
       bool spec_changed = SpecPart(patched) != SpecPart(row.body);

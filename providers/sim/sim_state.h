@@ -180,6 +180,13 @@ class SimState {
   void CheckNamespace(const std::string& cluster, const std::string& ns);
   void ApplyDefaults(ClusterRow& c, const ObjectKey& key, Json& obj);
   Json ApplyLocked(ClusterRow& c, Json desired);
+  // What a real cluster's controllers finish right after a write: a LoadBalancer Service gets an
+  // ingress address from the sim's cloud load balancer; a PersistentVolumeClaim binds to the PV
+  // it names, or to one provisioned through the default StorageClass the sim ships ("standard").
+  // Rewrites `row` (and writes the PV) when anything changed.
+  void FinishLocked(ClusterRow& c, ObjRow& row);
+  // An object the cluster makes itself (no applied configuration): inserted as it is.
+  void InsertSystemObject(ClusterRow& c, const ObjectKey& key, Json body);
   // Writes `row.body` as a new revision: sets metadata.resourceVersion from a fresh rv.
   void WriteBody(ObjRow& row);
   // Records `applied` as converge's last-applied JSON of object `id`.

@@ -175,5 +175,23 @@ TEST(SecretDiffTest, TagsAreKeyedSoAPrintedOneConfirmsNoGuess) {
   EXPECT_EQ(DiffObject(&legacy, &s, &legacy, Key()).type, ChangeType::kUpdate);
 }
 
+TEST(SecretDiffTest, StringDataIsDataAsTheApiServerStoresIt) {
+  Json written = Json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"app"},
+                                "data":{"user":"YWRtaW4=","password":"b2xk"},"stringData":{"password":"hunter2","a":"ab"}})");
+  Json stored = WithStringDataAsData(written);
+  EXPECT_EQ(stored["data"], Json::parse(R"({"user":"YWRtaW4=","password":"aHVudGVyMg==","a":"YWI="})")) << stored.dump();
+  EXPECT_FALSE(stored.contains("stringData"));
+  // Written with stringData, stored as data: no perpetual difference, and a changed value is one.
+  Json last = RedactSecret(written, Key());
+  EXPECT_EQ(DiffObject(&written, &stored, &last, Key()).type, ChangeType::kUnchanged);
+  Json changed = written;
+  changed["stringData"]["password"] = "hunter3";
+  EXPECT_EQ(DiffObject(&changed, &stored, &last, Key()).type, ChangeType::kUpdate);
+  // Redacted values move as they are.
+  EXPECT_EQ(RedactSecret(last, Key()), last);
+  Json plain = Json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","stringData":{"x":"y"}})");
+  EXPECT_EQ(WithStringDataAsData(plain), plain) << "only Secrets";
+}
+
 }  // namespace
 }  // namespace converge
