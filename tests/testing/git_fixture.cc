@@ -5,8 +5,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +21,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 namespace converge::testing {
@@ -225,6 +227,7 @@ bool GitDaemon::Start(const std::string& base_dir) {
                                      "--listen=127.0.0.1",
                                      "--port=" + std::to_string(port),
                                      "--informative-errors",
+                                     "--verbose",
                                      base_dir};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -246,18 +249,31 @@ bool GitDaemon::Start(const std::string& base_dir) {
       _exit(127);
     }
     setpgid(pid, pid);  // also from the parent, so Stop() works even if the child has not run yet
-    // Wait (bounded: ~10 s) until the port accepts connections or the daemon exits.
+    // Wait for the daemon to say it listens ("Ready to rumble", logged with --verbose once its
+    // sockets are bound) or to exit: woken by inotify on its log and by a pidfd, never by a timer
+    // (the 10 s bound only catches a daemon that hangs).
     bool up = false;
     bool exited = false;
-    for (int i = 0; i < 1000 && !up && !exited; ++i) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        exited = true;
-        break;
+    int watch = inotify_init1(IN_CLOEXEC);
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (watch >= 0) inotify_add_watch(watch, log_path_.c_str(), IN_MODIFY);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!up && !exited && watch >= 0 && pidfd >= 0) {
+      up = ReadWholeFile(log_path_).find("Ready to rumble") != std::string::npos && PortAccepts(port);
+      if (up) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd fds[2] = {{watch, POLLIN, 0}, {pidfd, POLLIN, 0}};
+      if (poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        char events[4096];
+        (void)!read(watch, events, sizeof events);
       }
-      up = PortAccepts(port);
-      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      exited = (fds[1].revents & POLLIN) != 0;
     }
+    if (watch >= 0) close(watch);
+    if (pidfd >= 0) close(pidfd);
+    if (exited) waitpid(pid, nullptr, 0);
     if (up) {
       close(log_fd);
       pid_ = pid;
